@@ -1,0 +1,254 @@
+"""The data model: where events come from, who receives them, on which medium, and how they look.
+
+Routing (which entity receives which event) lives in ``entity_event.routing`` and rendering in
+``entity_event.rendering``; the model methods documented by the 0.7 API delegate to them.
+"""
+
+from __future__ import annotations
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from entity_event.querysets import EventManager, EventQuerySet, SubscriptionQuerySet
+from entity_event.timestamps import never_expires
+
+
+class SourceGroup(models.Model):
+    """A high-level category of sources, such as all the events of one part of a site."""
+
+    name = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class Source(models.Model):
+    """A fine-grained category of events (``photo-tag``, ``new-product``); every event has one."""
+
+    name = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    group = models.ForeignKey(SourceGroup, on_delete=models.CASCADE, related_name="sources")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class RenderingStyle(models.Model):
+    """A way of rendering events (short, long, email...) that mediums and context renderers share."""
+
+    name = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class Medium(models.Model):
+    """A way of consuming events (email, newsfeed, notification bar).
+
+    Subscriptions and unsubscriptions name a medium; the medium is the entry point of the event
+    queries. Concrete subclasses (multi-table inheritance) may override the following rule.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    time_created = models.DateTimeField(auto_now_add=True)
+    rendering_style = models.ForeignKey(
+        RenderingStyle, null=True, blank=True, on_delete=models.SET_NULL, related_name="mediums"
+    )
+    additional_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "mediums"
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class Subscription(models.Model):
+    """An entity, or every sub-entity of a kind under it, receives a source's events on a medium.
+
+    With ``only_following`` the subscribed entities only receive the events whose actors they
+    follow (by default: themselves and their super-entities).
+    """
+
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="subscriptions")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="subscriptions")
+    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
+    sub_entity_kind = models.ForeignKey(
+        "entity.EntityKind", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    only_following = models.BooleanField(default=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["medium", "source", "entity"],
+                condition=Q(sub_entity_kind__isnull=True),
+                name="entity_event_subscription_unique_individual",
+            ),
+            models.UniqueConstraint(
+                fields=["medium", "source", "entity", "sub_entity_kind"],
+                condition=Q(sub_entity_kind__isnull=False),
+                name="entity_event_subscription_unique_group",
+            ),
+        ]
+        indexes = [models.Index(fields=["source", "medium"], name="entity_event_sub_source_medium")]
+
+    def __str__(self) -> str:
+        audience = str(self.entity)
+        if self.sub_entity_kind_id is not None:
+            audience = f"every {self.sub_entity_kind} under {audience}"
+        following = " (only following)" if self.only_following else ""
+        return f"{audience}: {self.source} on {self.medium}{following}"
+
+
+class Unsubscription(models.Model):
+    """One entity opts out of one source on one medium, whatever subscriptions include it."""
+
+    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="unsubscriptions")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="unsubscriptions")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "medium", "source"], name="entity_event_unsubscription_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} unsubscribed from {self.source} on {self.medium}"
+
+
+class Event(models.Model):
+    """Something that happened: its source, who did it (actors) and what (the JSON ``context``).
+
+    ``uuid`` identifies the event for idempotent creation; ``time_expires`` hides it from the
+    queries after that instant (by default it never expires, see DESIGN.md point 1).
+    """
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events")
+    context = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    time_expires = models.DateTimeField(default=never_expires, db_index=True)
+    uuid = models.CharField(max_length=512, unique=True)
+
+    objects = EventManager.from_queryset(EventQuerySet)()
+
+    class Meta:
+        ordering = ["-time", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source} event {self.uuid}"
+
+
+class AdminEvent(Event):
+    """A proxy of ``Event`` whose admin form creates one-off events (announcements) by hand."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "admin event"
+
+
+class EventActor(models.Model):
+    """An entity that took part in an event; only-following subscriptions route on actors."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE)
+    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "entity"], name="entity_event_eventactor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} in {self.event}"
+
+
+class EventSeen(models.Model):
+    """Records that an event was seen on a medium; seen state is per (event, medium)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE)
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="+")
+    time_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "medium"], name="entity_event_eventseen_unique"),
+        ]
+        verbose_name_plural = "events seen"
+
+    def __str__(self) -> str:
+        return f"{self.event} seen on {self.medium} at {self.time_seen:%Y-%m-%d %H:%M}"
+
+
+class ContextRenderer(models.Model):
+    """Templates and context hints that render a source's (or source group's) events in a style.
+
+    Exactly one of ``source`` and ``source_group`` is set. A template path wins over an inline
+    template. ``context_hints`` maps context keys to the models whose primary keys they hold, so
+    that a batch of events loads those rows with one query per model (DESIGN.md point 7).
+    """
+
+    name = models.CharField(max_length=256, unique=True)
+    text_template_path = models.CharField(max_length=256, blank=True, default="")
+    html_template_path = models.CharField(max_length=256, blank=True, default="")
+    text_template = models.TextField(blank=True, default="")
+    html_template = models.TextField(blank=True, default="")
+    rendering_style = models.ForeignKey(
+        RenderingStyle, on_delete=models.CASCADE, related_name="context_renderers"
+    )
+    context_hints = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.CASCADE, related_name="context_renderers"
+    )
+    source_group = models.ForeignKey(
+        SourceGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="context_renderers"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(source__isnull=False, source_group__isnull=True)
+                    | Q(source__isnull=True, source_group__isnull=False)
+                ),
+                name="entity_event_contextrenderer_source_xor_group",
+                violation_error_message="A context renderer needs exactly one of source and source group.",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "rendering_style"],
+                condition=Q(source__isnull=False),
+                name="entity_event_contextrenderer_unique_source_style",
+                violation_error_message="This source already has a context renderer for this style.",
+            ),
+            models.UniqueConstraint(
+                fields=["source_group", "rendering_style"],
+                condition=Q(source_group__isnull=False),
+                name="entity_event_contextrenderer_unique_group_style",
+                violation_error_message="This source group already has a context renderer for this style.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

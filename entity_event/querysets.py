@@ -1,0 +1,256 @@
+"""QuerySets and managers: creating events in bulk, marking them seen, caching their relations."""
+
+from __future__ import annotations
+
+import json
+import uuid as uuid_module
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, models, transaction
+from entity.models import Entity
+
+if TYPE_CHECKING:
+    from entity_event.models import Event, Medium
+
+#: The keyword arguments ``create_event`` accepts; anything else is a ``TypeError``.
+CREATE_EVENT_ARGUMENTS = frozenset(
+    {"source", "context", "uuid", "time", "time_expires", "actors", "ignore_duplicates"}
+)
+
+
+def _pk_of(value: Any, model: type[models.Model], argument: str) -> int:
+    """Return the primary key of a model instance or an integer id, or raise a clear error."""
+    if isinstance(value, model):
+        if value.pk is None:
+            raise ValueError(
+                f"{argument}: the {model.__name__} {value!r} is not saved (it has no primary key)"
+            )
+        return value.pk
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise TypeError(f"{argument}: expected a {model.__name__} or an integer id, got {type(value).__name__}")
+
+
+def _check_datetime(value: Any, argument: str) -> None:
+    if value is not None and not isinstance(value, datetime):
+        raise TypeError(f"{argument}: expected a datetime or None, got {type(value).__name__}")
+
+
+def _check_medium(medium: Any) -> None:
+    from entity_event.models import Medium
+
+    if not isinstance(medium, Medium) or medium.pk is None:
+        raise TypeError(f"medium: expected a saved Medium, got {medium!r}")
+
+
+@dataclass
+class _PendingEvent:
+    """One event of a ``create_events`` call on its way to the database."""
+
+    event: Event
+    actor_ids: list[int]
+    ignore_duplicates: bool
+    duplicate: bool = False
+    source_id_to_check: int | None = field(default=None)
+
+
+class EventManager(models.Manager):
+    """Creates events with their actors; the query methods come from ``EventQuerySet``."""
+
+    def create_event(
+        self, actors: Iterable[Entity | int] | None = None, ignore_duplicates: bool = False, **kwargs: Any
+    ) -> Event | None:
+        """Create one event and its actors in one transaction.
+
+        ``kwargs`` are the event's fields: ``source`` (required, a ``Source`` or its id),
+        ``context`` (a JSON-serialisable dict), ``uuid`` (generated when not given), ``time`` and
+        ``time_expires`` (never, when not given). ``actors`` are ``Entity`` objects or ids.
+
+        Returns the event, or ``None`` when ``ignore_duplicates`` is true and an event with this
+        ``uuid`` exists already (also when a concurrent writer created it first). Without
+        ``ignore_duplicates`` a duplicate ``uuid`` raises ``IntegrityError`` and writes nothing.
+        """
+        return self.create_events([{**kwargs, "actors": actors, "ignore_duplicates": ignore_duplicates}])[0]
+
+    def create_events(self, kwargs_list: Iterable[Mapping[str, Any]]) -> list[Event | None]:
+        """Create many events, each described by the keyword arguments of ``create_event``.
+
+        All the events and their actors are written in one transaction, with a number of queries
+        that does not depend on how many events or actors there are. Returns a list aligned with
+        the input: the created event, or ``None`` for an ignored duplicate. Nothing is written
+        when any input is invalid.
+        """
+        pending = [self._prepare(position, kwargs) for position, kwargs in enumerate(kwargs_list)]
+        if not pending:
+            return []
+        self._check_sources_exist(pending)
+        self._check_actors_exist(pending)
+        self._mark_duplicates_within_batch(pending)
+
+        from entity_event.models import EventActor
+
+        with transaction.atomic(using=self.db):
+            self._insert_events(pending)
+            EventActor.objects.using(self.db).bulk_create(
+                EventActor(event=item.event, entity_id=actor_id)
+                for item in pending
+                if not item.duplicate
+                for actor_id in item.actor_ids
+            )
+        return [None if item.duplicate else item.event for item in pending]
+
+    def _prepare(self, position: int, kwargs: Mapping[str, Any]) -> _PendingEvent:
+        """Validate one event's arguments and build its unsaved ``Event``."""
+        where = f"create_events[{position}]"
+        if not isinstance(kwargs, Mapping):
+            raise TypeError(
+                f"{where}: expected a dict of create_event arguments, got {type(kwargs).__name__}"
+            )
+        unknown = sorted(set(kwargs) - CREATE_EVENT_ARGUMENTS)
+        if unknown:
+            raise TypeError(f"{where}: unexpected argument(s) {', '.join(unknown)}")
+        if kwargs.get("source") is None:
+            raise TypeError(f"{where}: the source argument is required")
+
+        from entity_event.models import Source
+
+        source = kwargs["source"]
+        source_id = _pk_of(source, Source, f"{where}: source")
+
+        context = kwargs.get("context")
+        context = {} if context is None else context
+        if not isinstance(context, dict):
+            raise TypeError(f"{where}: context must be a dict, got {type(context).__name__}")
+        try:
+            json.dumps(context, cls=DjangoJSONEncoder)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{where}: context cannot be stored as JSON: {error}") from error
+
+        event_uuid = kwargs.get("uuid")
+        if event_uuid is None:
+            event_uuid = uuid_module.uuid4().hex
+        elif isinstance(event_uuid, uuid_module.UUID):
+            event_uuid = event_uuid.hex
+        elif not isinstance(event_uuid, str) or not event_uuid:
+            raise TypeError(f"{where}: uuid must be a non-empty string or a UUID, got {event_uuid!r}")
+
+        fields: dict[str, Any] = {"context": context, "uuid": event_uuid}
+        for name in ("time", "time_expires"):
+            _check_datetime(kwargs.get(name), f"{where}: {name}")
+            if kwargs.get(name) is not None:
+                fields[name] = kwargs[name]
+        if isinstance(source, Source):
+            fields["source"] = source
+        else:
+            fields["source_id"] = source_id
+
+        actors = kwargs.get("actors") or []
+        if isinstance(actors, (str, bytes, Entity)) or not isinstance(actors, Iterable):
+            raise TypeError(f"{where}: actors must be a list of Entity objects or ids")
+        actor_ids = list(dict.fromkeys(_pk_of(actor, Entity, f"{where}: actors") for actor in actors))
+
+        return _PendingEvent(
+            event=self.model(**fields),
+            actor_ids=actor_ids,
+            ignore_duplicates=bool(kwargs.get("ignore_duplicates", False)),
+            source_id_to_check=None if isinstance(source, Source) else source_id,
+        )
+
+    def _check_sources_exist(self, pending: list[_PendingEvent]) -> None:
+        """Sources given as ids must exist: one query for the whole batch, none for instances."""
+        from entity_event.models import Source
+
+        wanted = {item.source_id_to_check for item in pending} - {None}
+        if wanted:
+            found = set(Source.objects.using(self.db).filter(pk__in=wanted).values_list("pk", flat=True))
+            if wanted - found:
+                raise ValueError(f"source: no Source with id(s) {sorted(wanted - found)}")
+
+    def _check_actors_exist(self, pending: list[_PendingEvent]) -> None:
+        """Every actor must be an existing entity (active or not): one query for the whole batch."""
+        wanted = {actor_id for item in pending for actor_id in item.actor_ids}
+        if wanted:
+            found = set(Entity.all_objects.using(self.db).filter(pk__in=wanted).values_list("pk", flat=True))
+            if wanted - found:
+                raise ValueError(f"actors: no Entity with id(s) {sorted(wanted - found)}")
+
+    @staticmethod
+    def _mark_duplicates_within_batch(pending: list[_PendingEvent]) -> None:
+        """A uuid repeated in one batch: the first wins, the others are duplicates."""
+        seen: set[str] = set()
+        for item in pending:
+            if item.event.uuid in seen:
+                if not item.ignore_duplicates:
+                    raise IntegrityError(f"duplicate uuid {item.event.uuid!r} in one create_events call")
+                item.duplicate = True
+            seen.add(item.event.uuid)
+
+    def _existing_uuids(self, items: list[_PendingEvent]) -> set[str]:
+        uuids = [item.event.uuid for item in items if item.ignore_duplicates]
+        if not uuids:
+            return set()
+        return set(self.using(self.db).filter(uuid__in=uuids).values_list("uuid", flat=True))
+
+    def _insert_events(self, pending: list[_PendingEvent]) -> None:
+        """Insert the events that are not duplicates, with one INSERT when nothing races.
+
+        Events created with ``ignore_duplicates`` first skip the uuids that exist already. A
+        concurrent writer may still insert one of them before our INSERT: the INSERT then fails
+        inside a savepoint, and we look again and retry without the uuids that now exist. Each
+        retry removes at least one event, so the loop ends. An error that is not such a race
+        (a duplicate without ``ignore_duplicates``) propagates and the transaction writes nothing.
+        """
+        existing = self._existing_uuids([item for item in pending if not item.duplicate])
+        while True:
+            for item in pending:
+                if item.event.uuid in existing and item.ignore_duplicates:
+                    item.duplicate = True
+            to_insert = [item for item in pending if not item.duplicate]
+            if not to_insert:
+                return
+            if not any(item.ignore_duplicates for item in to_insert):
+                self.using(self.db).bulk_create([item.event for item in to_insert])
+                return
+            try:
+                with transaction.atomic(using=self.db):
+                    self.using(self.db).bulk_create([item.event for item in to_insert])
+                return
+            except IntegrityError:
+                existing = self._existing_uuids(to_insert)
+                if not existing:
+                    raise
+
+
+class EventQuerySet(models.QuerySet):
+    """Chainable queries on events."""
+
+    def mark_seen(self, medium: Medium) -> None:
+        """Record that the events of this queryset were seen on ``medium``.
+
+        Idempotent: events already seen on the medium keep their first ``time_seen``. Costs two
+        queries whatever the number of events.
+        """
+        _check_medium(medium)
+        from entity_event.models import EventSeen
+
+        EventSeen.objects.using(self.db).bulk_create(
+            [EventSeen(event_id=pk, medium=medium) for pk in self.values_list("pk", flat=True)],
+            ignore_conflicts=True,
+        )
+
+    def cache_related(self) -> EventQuerySet:
+        """Load each event's source and source group in the same query, and its actors' entities
+        in two more queries for the whole queryset."""
+        return self.select_related("source__group").prefetch_related("eventactor_set__entity")
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    """Chainable queries on subscriptions."""
+
+    def cache_related(self) -> SubscriptionQuerySet:
+        """Load each subscription's medium, source, entity and sub-entity kind in the same query."""
+        return self.select_related("medium", "source", "entity", "sub_entity_kind")

@@ -1,0 +1,54 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from entity_event.models import Medium, Source, SourceGroup
+from tests.entities import make_entity
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the tests marked ``postgresql`` unless the tests run on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgresql" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def source_group(db) -> SourceGroup:
+    return SourceGroup.objects.create(name="yoursite", display_name="Yoursite", description="Events")
+
+
+@pytest.fixture
+def photo_source(source_group) -> Source:
+    return Source.objects.create(group=source_group, name="photo-tag", display_name="Photo Tag")
+
+
+@pytest.fixture
+def product_source(source_group) -> Source:
+    return Source.objects.create(group=source_group, name="new-product", display_name="New Product")
+
+
+@pytest.fixture
+def email(db) -> Medium:
+    return Medium.objects.create(name="email", display_name="Email", description="Email notifications")
+
+
+@pytest.fixture
+def newsfeed(db) -> Medium:
+    return Medium.objects.create(name="newsfeed", display_name="NewsFeed", description="Your feed")
+
+
+@pytest.fixture
+def alice(db):
+    return make_entity("Alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_entity("Bob")

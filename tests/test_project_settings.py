@@ -1,0 +1,32 @@
+"""The runnable project's ``DATABASE_URL`` parsing (settings.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from settings import BASE_DIR, database_from_url
+
+
+def test_sqlite_file_and_memory():
+    assert database_from_url("sqlite:///db.sqlite3") == {
+        "ENGINE": "dbbackends.sqlite3",
+        "NAME": str(BASE_DIR / "db.sqlite3"),
+    }
+    assert database_from_url("sqlite://")["NAME"] == ":memory:"
+
+
+def test_postgres():
+    assert database_from_url("postgres://me:s%40cret@db.local:5433/events") == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "events",
+        "USER": "me",
+        "PASSWORD": "s@cret",
+        "HOST": "db.local",
+        "PORT": "5433",
+    }
+    assert database_from_url("postgresql://127.0.0.1")["NAME"] == "postgres"
+
+
+def test_unknown_scheme():
+    with pytest.raises(ValueError, match="unsupported scheme 'oracle'"):
+        database_from_url("oracle://x")
