@@ -196,11 +196,9 @@ class Event(models.Model):
         context must have been loaded for that medium, as for ``render``.
         """
         from entity_event.context_serializer import DefaultContextSerializer
-        from entity_event.rendering import template_context
+        from entity_event.rendering import merged_context
 
-        context = template_context(self, medium)
-        del context["observing_entity"]
-        return DefaultContextSerializer(context).data
+        return DefaultContextSerializer(merged_context(self, medium)).data
 
 
 class AdminEvent(Event):

@@ -153,15 +153,20 @@ def loaded_rendering(event: Event, medium: Medium) -> LoadedRendering:
     return loaded
 
 
-def template_context(event: Event, medium: Medium, observing_entity: Any = None) -> dict[str, Any]:
-    """The loaded context, the medium's ``additional_context`` over it, and ``observing_entity``."""
+def merged_context(event: Event, medium: Medium) -> dict[str, Any]:
+    """The event's loaded context with the medium's ``additional_context`` merged over it."""
     loaded = loaded_rendering(event, medium)
     additional = medium.additional_context or {}
     if not isinstance(additional, dict):
         raise TypeError(
             f"medium {medium.name!r}: additional_context must be a dict, got {type(additional).__name__}"
         )
-    return {**loaded.context, **additional, "observing_entity": observing_entity}
+    return {**loaded.context, **additional}
+
+
+def template_context(event: Event, medium: Medium, observing_entity: Any = None) -> dict[str, Any]:
+    """What the templates see: ``merged_context`` and ``observing_entity`` (``None`` if not given)."""
+    return {**merged_context(event, medium), "observing_entity": observing_entity}
 
 
 class TemplateRenderer:

@@ -139,6 +139,7 @@ class TestGetSerializedContext:
 
     def test_event_without_renderer_serialises_its_raw_context(self, photo_source):
         medium = Medium.objects.create(name="m", display_name="M")
-        event = Event.objects.create_event(source=photo_source, context={"a": 1})
+        event = Event.objects.create_event(source=photo_source, context={"a": 1, "observing_entity": "x"})
         medium.render([event])
-        assert event.get_serialized_context(medium) == {"a": 1}
+        # only the templates get an observing_entity; a context key of that name is kept
+        assert event.get_serialized_context(medium) == {"a": 1, "observing_entity": "x"}
