@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldError, ValidationError
 from django.db import models
 
 #: The keys a hint must have, and the ones it may have.
@@ -64,13 +64,28 @@ def context_hints_problems(hints: Any) -> list[str]:
                 problems.append(f"context hint {key!r}: {name} must be a list of strings")
         if names_ok:
             try:
-                apps.get_model(hint["app_name"], hint["model_name"])
+                model = apps.get_model(hint["app_name"], hint["model_name"])
             except LookupError:
                 problems.append(
                     f"context hint {key!r} names the model {hint['app_name']}.{hint['model_name']}, "
                     "which is not installed"
                 )
+            else:
+                problems.extend(_select_related_problems(key, model, hint.get("select_related")))
     return problems
+
+
+def _select_related_problems(key: str, model: type[models.Model], lookups: Any) -> list[str]:
+    """Compile (without running) the query that ``select_related`` would make, to report a
+    relation the model does not have before rendering needs it."""
+    if not isinstance(lookups, list) or not lookups or not all(isinstance(item, str) for item in lookups):
+        return []
+    queryset = model._default_manager.select_related(*lookups)
+    try:
+        queryset.query.get_compiler(using=queryset.db).as_sql()
+    except FieldError as error:
+        return [f"context hint {key!r}: select_related: {error}"]
+    return []
 
 
 def hinted_model(hint: Mapping[str, Any]) -> type[models.Model]:

@@ -162,6 +162,14 @@ class TestHintValidation:
                 {"a": {**ACCOUNT, "prefetch_related": [1]}},
                 "context hint 'a': prefetch_related must be a list",
             ),
+            (
+                {"a": {**ACCOUNT, "select_related": ["team", "nothing"]}},
+                "context hint 'a': select_related: Invalid field name(s) given in select_related: 'nothing'",
+            ),
+            (
+                {"a": {**ACCOUNT, "select_related": ["name"]}},
+                "context hint 'a': select_related: Non-relational field given in select_related: 'name'",
+            ),
             ({"a": {"app_name": "testapp", "model_name": "Nope"}}, "names the model testapp.Nope, which is"),
             ({"a": {"app_name": "nope", "model_name": "Account"}}, "names the model nope.Account, which is"),
         ],
