@@ -22,6 +22,7 @@ from django.template.loader import get_template, render_to_string
 from entity_event.conf import DEFAULT_RENDERING_STYLE_SETTING, default_rendering_style_name
 from entity_event.context_loader import ContextLoader, context_hints_problems
 from entity_event.exceptions import ContextNotLoadedError, NoContextRendererError
+from entity_event.querysets import _check_medium
 
 if TYPE_CHECKING:
     from entity_event.models import ContextRenderer, Event, Medium
@@ -39,13 +40,6 @@ class LoadedRendering:
 
     context: Any
     renderer: ContextRenderer | None
-
-
-def _check_medium(medium: Any) -> None:
-    from entity_event.models import Medium
-
-    if not isinstance(medium, Medium) or medium.pk is None:
-        raise TypeError(f"medium: expected a saved Medium, got {medium!r}")
 
 
 def renderers_by_source(
