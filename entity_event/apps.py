@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core import checks
 
 
 class EntityEventConfig(AppConfig):
     name = "entity_event"
     verbose_name = "Entity events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from entity_event.checks import check_default_rendering_style, check_settings
+
+        checks.register(check_settings)
+        checks.register(check_default_rendering_style, checks.Tags.database)

@@ -6,6 +6,10 @@ Routing (which entity receives which event) lives in ``entity_event.routing`` an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -79,6 +83,19 @@ class Medium(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.name
+
+    def render(self, events: Iterable[Event], observing_entity: Any = None) -> dict[Event, tuple[str, str]]:
+        """Render events in this medium's rendering style: ``{event: (text, html)}``.
+
+        ``events`` is a queryset or a list of events. Each event's context renderer is the most
+        specific match (source, then source group, in the medium's style, then in the style of
+        ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``); events that none matches are left out. The
+        contexts of the whole batch are loaded with one query per hinted model. The templates see
+        the loaded context, ``additional_context`` over it, and ``observing_entity``.
+        """
+        from entity_event.rendering import render_events
+
+        return render_events(events, self, observing_entity)
 
 
 class Subscription(models.Model):
@@ -159,6 +176,29 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} event {self.uuid}"
+
+    def render(self, medium: Medium, observing_entity: Any = None) -> tuple[str, str]:
+        """Render this event on ``medium`` as ``(text, html)``.
+
+        The context and renderer must have been loaded for that medium (by ``Medium.render`` or
+        ``load_contexts_and_renderers``), otherwise ``ContextNotLoadedError`` (a ``RuntimeError``)
+        is raised; ``NoContextRendererError`` when no context renderer matches the event.
+        """
+        from entity_event.rendering import TemplateRenderer
+
+        return TemplateRenderer().render_event(self, medium, observing_entity)
+
+    def get_serialized_context(self, medium: Medium) -> Any:
+        """A JSON-safe version of the context this event renders with on ``medium``.
+
+        It is the loaded context (hinted rows as dicts, with their loaded relations) with the
+        medium's ``additional_context`` over it, serialised by ``DefaultContextSerializer``. The
+        context must have been loaded for that medium, as for ``render``.
+        """
+        from entity_event.context_serializer import DefaultContextSerializer
+        from entity_event.rendering import merged_context
+
+        return DefaultContextSerializer(merged_context(self, medium)).data
 
 
 class AdminEvent(Event):
@@ -252,3 +292,43 @@ class ContextRenderer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Reject a renderer that cannot render: no template at all, not exactly one of source
+        and source group, malformed context hints or hints naming a model that is not installed,
+        and templates that do not compile (or, for paths, cannot be found)."""
+        from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
+        from django.template.loader import get_template
+
+        from entity_event.context_loader import context_hints_problems
+
+        errors: dict[str, list[str]] = {}
+        if not any(
+            (self.text_template_path, self.html_template_path, self.text_template, self.html_template)
+        ):
+            errors.setdefault(NON_FIELD_ERRORS, []).append(
+                "A context renderer needs at least one template: a text or HTML template path, or an "
+                "inline text or HTML template."
+            )
+        if (self.source_id is None) == (self.source_group_id is None):
+            message = "A context renderer needs exactly one of source and source group."
+            errors["source"] = [message]
+            errors["source_group"] = [message]
+        problems = context_hints_problems(self.context_hints)
+        if problems:
+            errors["context_hints"] = problems
+        for name in ("text_template", "html_template"):
+            try:
+                Template(getattr(self, name))
+            except TemplateSyntaxError as error:
+                errors[name] = [f"This template does not compile: {error}"]
+        for name in ("text_template_path", "html_template_path"):
+            if getattr(self, name):
+                try:
+                    get_template(getattr(self, name))
+                except TemplateDoesNotExist:
+                    errors[name] = [f"No template {getattr(self, name)!r} was found."]
+                except TemplateSyntaxError as error:
+                    errors[name] = [f"This template does not compile: {error}"]
+        if errors:
+            raise ValidationError(errors)

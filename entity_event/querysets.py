@@ -247,6 +247,20 @@ class EventQuerySet(models.QuerySet):
         in two more queries for the whole queryset."""
         return self.select_related("source__group").prefetch_related("eventactor_set__entity")
 
+    def load_contexts_and_renderers(self, medium: Medium) -> list[Event]:
+        """Evaluate the queryset, choose each event's context renderer for ``medium`` and load
+        its context; return the list of events, ready for ``Event.render(medium)`` and
+        ``Event.get_serialized_context(medium)``.
+
+        Each event gets ``event.loaded_renderings[medium.pk]``: a ``LoadedRendering`` with the
+        loaded context (hinted primary keys replaced by rows, a copy) and the chosen renderer
+        (``None`` when none matches). Costs a number of queries that does not depend on the number
+        of events (see ``entity_event.rendering``).
+        """
+        from entity_event.rendering import load_contexts_and_renderers
+
+        return load_contexts_and_renderers(self, medium)
+
 
 class SubscriptionQuerySet(models.QuerySet):
     """Chainable queries on subscriptions."""

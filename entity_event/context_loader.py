@@ -1,0 +1,187 @@
+"""Batch loading of the model rows that event contexts point at, driven by context hints.
+
+A context renderer's ``context_hints`` say which context keys hold primary keys of which model::
+
+    {"account": {"app_name": "testapp", "model_name": "Account",
+                 "select_related": ["team"], "prefetch_related": ["photos"]}}
+
+A hinted key is looked for at any depth of the context, in dicts and in lists; its value is one
+primary key or a list of them, of whatever type the model's primary key has (int, UUID, str).
+``ContextLoader`` collects the keys of a whole batch of events first, then fetches each hinted
+model with ONE query (plus the queries of its ``prefetch_related``), the ``select_related`` and
+``prefetch_related`` of every hint of the same model unioned, and finally builds each event's
+loaded context: a copy of its context where the primary keys are replaced by the rows (``None``
+for a row that does not exist). The stored ``Event.context`` is never modified (DESIGN.md point 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldError, ValidationError
+from django.db import models
+
+#: The keys a hint must have, and the ones it may have.
+REQUIRED_HINT_KEYS = ("app_name", "model_name")
+OPTIONAL_HINT_KEYS = ("select_related", "prefetch_related")
+
+#: Marks a hinted value that cannot be a primary key of the model (it loads as ``None``).
+_NOT_A_PK = object()
+
+
+def context_hints_problems(hints: Any) -> list[str]:
+    """Return what is wrong with a ``context_hints`` value, as readable messages (empty: valid).
+
+    A valid value is a dict mapping non-empty string keys to hints; a hint is a dict with the
+    string keys ``app_name`` and ``model_name`` naming an installed model, and optionally
+    ``select_related`` and ``prefetch_related``, each a list of strings. Nothing else is allowed,
+    so that a typo (``"selected_related"``) is reported instead of silently ignored.
+    """
+    if not isinstance(hints, Mapping):
+        return [f"context hints must be a dict of context key to hint, got {type(hints).__name__}"]
+    problems = []
+    for key, hint in hints.items():
+        if not isinstance(key, str) or not key:
+            problems.append(f"context hint key {key!r} must be a non-empty string")
+            continue
+        if not isinstance(hint, Mapping):
+            problems.append(f"context hint {key!r} must be a dict, got {type(hint).__name__}")
+            continue
+        unknown = sorted(str(name) for name in set(hint) - {*REQUIRED_HINT_KEYS, *OPTIONAL_HINT_KEYS})
+        if unknown:
+            problems.append(f"context hint {key!r} has unknown key(s) {', '.join(unknown)}")
+        names_ok = True
+        for name in REQUIRED_HINT_KEYS:
+            if not isinstance(hint.get(name), str) or not hint.get(name):
+                problems.append(f"context hint {key!r} needs {name} as a non-empty string")
+                names_ok = False
+        for name in OPTIONAL_HINT_KEYS:
+            value = hint.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+                problems.append(f"context hint {key!r}: {name} must be a list of strings")
+        if names_ok:
+            try:
+                model = apps.get_model(hint["app_name"], hint["model_name"])
+            except LookupError:
+                problems.append(
+                    f"context hint {key!r} names the model {hint['app_name']}.{hint['model_name']}, "
+                    "which is not installed"
+                )
+            else:
+                problems.extend(_select_related_problems(key, model, hint.get("select_related")))
+    return problems
+
+
+def _select_related_problems(key: str, model: type[models.Model], lookups: Any) -> list[str]:
+    """Compile (without running) the query that ``select_related`` would make, to report a
+    relation the model does not have before rendering needs it."""
+    if not isinstance(lookups, list) or not lookups or not all(isinstance(item, str) for item in lookups):
+        return []
+    queryset = model._default_manager.select_related(*lookups)
+    try:
+        queryset.query.get_compiler(using=queryset.db).as_sql()
+    except FieldError as error:
+        return [f"context hint {key!r}: select_related: {error}"]
+    return []
+
+
+def hinted_model(hint: Mapping[str, Any]) -> type[models.Model]:
+    """The model class a (valid) hint names."""
+    return apps.get_model(hint["app_name"], hint["model_name"])
+
+
+@dataclass
+class _ModelBatch:
+    """What to fetch of one hinted model for the whole batch, and what was fetched."""
+
+    model: type[models.Model]
+    pks: set[Any] = field(default_factory=set)
+    select_related: set[str] = field(default_factory=set)
+    prefetch_related: set[str] = field(default_factory=set)
+    rows: dict[Any, models.Model] = field(default_factory=dict)
+
+    def normalize(self, value: Any) -> Any:
+        """The value as the model's primary key type (``"7"`` -> 7, a UUID string -> ``UUID``),
+        or ``_NOT_A_PK`` when it cannot be one."""
+        if value is None or isinstance(value, (bool, dict, list)):
+            return _NOT_A_PK
+        try:
+            return self.model._meta.pk.to_python(value)
+        except (ValidationError, TypeError, ValueError):
+            return _NOT_A_PK
+
+
+def _walk(value: Any, hints: Mapping[str, Any], visit: Callable[[str, Any], Any]) -> Any:
+    """Return a copy of ``value`` where the value of every hinted key, at any depth, is replaced
+    by ``visit(key, value)``. Dicts and lists are copied; other values are shared."""
+    if isinstance(value, dict):
+        return {
+            key: visit(key, item) if key in hints else _walk(item, hints, visit)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_walk(item, hints, visit) for item in value]
+    return value
+
+
+class ContextLoader:
+    """Loads the hinted rows of many events' contexts with one query per hinted model.
+
+    Use it in three steps: ``add(context, hints)`` for every event, ``load()`` once, then
+    ``loaded_context(context, hints)`` for every event.
+    """
+
+    def __init__(self, using: str | None = None) -> None:
+        self.using = using
+        self._batches: dict[type[models.Model], _ModelBatch] = {}
+
+    def _batch(self, hint: Mapping[str, Any]) -> _ModelBatch:
+        model = hinted_model(hint)
+        batch = self._batches.get(model)
+        if batch is None:
+            batch = self._batches[model] = _ModelBatch(model)
+        return batch
+
+    def add(self, context: Any, hints: Mapping[str, Any]) -> None:
+        """Record the primary keys that ``context`` holds under the hinted keys, and the hints'
+        ``select_related`` / ``prefetch_related`` (unioned per model)."""
+        for hint in hints.values():
+            batch = self._batch(hint)
+            batch.select_related.update(hint.get("select_related", []))
+            batch.prefetch_related.update(hint.get("prefetch_related", []))
+
+        def collect(key: str, value: Any) -> None:
+            batch = self._batch(hints[key])
+            for item in value if isinstance(value, list) else [value]:
+                pk = batch.normalize(item)
+                if pk is not _NOT_A_PK:
+                    batch.pks.add(pk)
+
+        _walk(context, hints, collect)
+
+    def load(self) -> None:
+        """Fetch every hinted model's rows: one query per model (plus its prefetch queries)."""
+        for batch in self._batches.values():
+            if not batch.pks:
+                continue
+            queryset = batch.model._default_manager.using(self.using).filter(pk__in=batch.pks)
+            if batch.select_related:
+                queryset = queryset.select_related(*sorted(batch.select_related))
+            if batch.prefetch_related:
+                queryset = queryset.prefetch_related(*sorted(batch.prefetch_related))
+            batch.rows = {row.pk: row for row in queryset}
+
+    def loaded_context(self, context: Any, hints: Mapping[str, Any]) -> Any:
+        """A copy of ``context`` with the hinted primary keys replaced by the loaded rows
+        (``None`` where no row has that key; a list of keys becomes a list of rows)."""
+
+        def substitute(key: str, value: Any) -> Any:
+            batch = self._batch(hints[key])
+            if isinstance(value, list):
+                return [batch.rows.get(batch.normalize(item)) for item in value]
+            return batch.rows.get(batch.normalize(value))
+
+        return _walk(context, hints, substitute)

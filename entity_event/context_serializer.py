@@ -1,0 +1,74 @@
+"""JSON-safe versions of loaded event contexts, for clients that render events themselves."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import models
+
+
+class DefaultContextSerializer:
+    """Turns a loaded context into data that ``json.dumps(data, cls=DjangoJSONEncoder)`` accepts.
+
+    * a model instance becomes a dict of its concrete fields' values (a foreign key gives the
+      related row's primary key under the field's name, as ``model_to_dict`` does), and every
+      relation that was loaded with it (``select_related``, or a ``prefetch_related`` whose rows
+      are in the instance's cache) is serialised in place: a dict for a single related row, a
+      list of dicts for a prefetched many-valued relation. Relations that were not loaded are
+      left out rather than fetched, so serialising costs no query;
+    * dicts, lists and tuples are serialised item by item (tuples become lists);
+    * a string holding a JSON object or array (``'{"a": 1}'``, ``'[1, 2]'``) is decoded and
+      serialised; other strings stay strings;
+    * anything else (numbers, ``None``, dates, UUIDs, decimals) is left for ``DjangoJSONEncoder``.
+
+    A relation that leads back to an instance being serialised (a prefetched child pointing at
+    its parent) gives that instance's primary key, so cycles end. Subclass and override
+    ``serialize_value`` or ``serialize_model`` to change one case.
+    """
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self._in_progress: set[int] = set()
+
+    @property
+    def data(self) -> Any:
+        """The serialised context."""
+        return self.serialize_value(self.context)
+
+    def serialize_value(self, value: Any) -> Any:
+        if isinstance(value, models.Model):
+            return self.serialize_model(value)
+        if isinstance(value, dict):
+            return {key: self.serialize_value(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.serialize_value(item) for item in value]
+        if isinstance(value, str):
+            return self.serialize_string(value)
+        return value
+
+    def serialize_string(self, value: str) -> Any:
+        """Decode a string that holds a JSON object or array; keep any other string."""
+        if value.lstrip()[:1] in ("{", "["):
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                return value
+            return self.serialize_value(decoded)
+        return value
+
+    def serialize_model(self, instance: models.Model) -> Any:
+        if id(instance) in self._in_progress:
+            return instance.pk
+        self._in_progress.add(id(instance))
+        try:
+            data: dict[str, Any] = {
+                field.name: field.value_from_object(instance) for field in instance._meta.concrete_fields
+            }
+            for name, related in instance._state.fields_cache.items():
+                data[name] = None if related is None else self.serialize_model(related)
+            for name, rows in getattr(instance, "_prefetched_objects_cache", {}).items():
+                data[name] = [self.serialize_model(row) for row in rows]
+            return data
+        finally:
+            self._in_progress.discard(id(instance))

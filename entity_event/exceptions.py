@@ -1,0 +1,20 @@
+"""Exceptions entity_event raises for misuse that Django has no exception class for."""
+
+from __future__ import annotations
+
+
+class ContextNotLoadedError(RuntimeError):
+    """An event was rendered or serialised for a medium without loading its context first.
+
+    Load contexts and renderers for the medium with ``Medium.render(events)`` or
+    ``Event.objects.filter(...).load_contexts_and_renderers(medium)`` before calling
+    ``Event.render(medium)`` or ``Event.get_serialized_context(medium)``. It subclasses
+    ``RuntimeError``, what 0.7 raised, so code that catches that keeps working (DESIGN.md point 7).
+    """
+
+
+class NoContextRendererError(RuntimeError):
+    """An event was rendered on a medium for which no context renderer matches it.
+
+    ``Medium.render`` leaves such events out of its result; ``Event.render`` raises this error.
+    """

@@ -1,0 +1,224 @@
+"""Rendering events: choosing each event's context renderer for a medium and rendering it.
+
+Everything here works on a batch of events with a number of queries that does not depend on the
+batch size: one query for the candidate renderers (plus one for the default rendering style when
+``DEFAULT_ENTITY_EVENT_RENDERING_STYLE`` is set), then one per hinted model (plus prefetches).
+See DESIGN.md point 7 for the rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import F, Q
+from django.template import Context, Template
+from django.template.loader import get_template, render_to_string
+
+from entity_event.conf import DEFAULT_RENDERING_STYLE_SETTING, default_rendering_style_name
+from entity_event.context_loader import ContextLoader, context_hints_problems
+from entity_event.exceptions import ContextNotLoadedError, NoContextRendererError
+from entity_event.querysets import _check_medium
+
+if TYPE_CHECKING:
+    from entity_event.models import ContextRenderer, Event, Medium
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedRendering:
+    """What ``load_contexts_and_renderers`` stores for one event and one medium.
+
+    ``context`` is a copy of the event's context with the hinted primary keys replaced by model
+    rows; ``renderer`` is the chosen context renderer, or ``None`` when none matches the event.
+    """
+
+    context: Any
+    renderer: ContextRenderer | None
+
+
+def renderers_by_source(
+    source_ids: Iterable[int], medium: Medium, using: str | None
+) -> dict[int, ContextRenderer]:
+    """Map each source id to its context renderer on ``medium``, for the sources that have one.
+
+    The order of preference: the source's renderer in the medium's rendering style, the source
+    group's renderer in that style, then the same two in the default rendering style. All the
+    candidates come from one query.
+    """
+    from entity_event.models import ContextRenderer, RenderingStyle
+
+    source_ids = set(source_ids)
+    styles = [medium.rendering_style_id] if medium.rendering_style_id is not None else []
+    default_name = default_rendering_style_name()
+    if default_name is not None:
+        default_id = (
+            RenderingStyle.objects.using(using).filter(name=default_name).values_list("pk", flat=True).first()
+        )
+        if default_id is None:
+            raise ImproperlyConfigured(
+                f"{DEFAULT_RENDERING_STYLE_SETTING} names the rendering style {default_name!r}, "
+                "which does not exist"
+            )
+        if default_id not in styles:
+            styles.append(default_id)
+    if not styles or not source_ids:
+        return {}
+
+    # One row per (renderer, source it applies to): ``group_source_id`` is set for the rows of a
+    # source group's renderer, one per source of the group that is in the batch.
+    candidates = (
+        ContextRenderer.objects.using(using)
+        .annotate(group_source_id=F("source_group__sources__id"))
+        .filter(rendering_style_id__in=styles)
+        .filter(Q(source_id__in=source_ids) | Q(group_source_id__in=source_ids))
+        .order_by()
+    )
+    ranked: dict[int, tuple[tuple[int, int], ContextRenderer]] = {}
+    for renderer in candidates:
+        if renderer.source_id is not None:
+            source_id, specificity = renderer.source_id, 0
+        else:
+            source_id, specificity = renderer.group_source_id, 1
+        rank = (styles.index(renderer.rendering_style_id), specificity)
+        if source_id not in ranked or rank < ranked[source_id][0]:
+            ranked[source_id] = (rank, renderer)
+    return {source_id: renderer for source_id, (_, renderer) in ranked.items()}
+
+
+def _hints_of(renderer: ContextRenderer) -> Mapping[str, Any]:
+    problems = context_hints_problems(renderer.context_hints)
+    if problems:
+        raise ImproperlyConfigured(f"context renderer {renderer.name!r}: {'; '.join(problems)}")
+    return renderer.context_hints
+
+
+def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list[Event]:
+    """Choose every event's renderer for ``medium`` and load its context; return the events.
+
+    On each event, ``event.loaded_renderings[medium.pk]`` becomes a ``LoadedRendering``; the
+    stored ``event.context`` is not modified. Costs one query for the renderers (two with a
+    default rendering style), one per hinted model and the hints' prefetch queries, whatever the
+    number of events.
+    """
+    from entity_event.models import Event
+
+    _check_medium(medium)
+    events = list(events)
+    for position, event in enumerate(events):
+        if not isinstance(event, Event):
+            raise TypeError(f"events[{position}]: expected an Event, got {type(event).__name__}")
+    if not events:
+        return events
+    using = events[0]._state.db or medium._state.db
+    renderers = renderers_by_source({event.source_id for event in events}, medium, using)
+    hints = {renderer.pk: _hints_of(renderer) for renderer in renderers.values()}
+
+    loader = ContextLoader(using=using)
+    for event in events:
+        renderer = renderers.get(event.source_id)
+        if renderer is not None:
+            loader.add(event.context, hints[renderer.pk])
+    loader.load()
+    for event in events:
+        renderer = renderers.get(event.source_id)
+        if renderer is None:
+            context = copy.deepcopy(event.context)
+        else:
+            context = loader.loaded_context(event.context, hints[renderer.pk])
+        event.__dict__.setdefault("loaded_renderings", {})[medium.pk] = LoadedRendering(context, renderer)
+    return events
+
+
+def loaded_rendering(event: Event, medium: Medium) -> LoadedRendering:
+    """The context and renderer loaded for ``event`` on ``medium``, or ``ContextNotLoadedError``."""
+    _check_medium(medium)
+    loaded = event.__dict__.get("loaded_renderings", {}).get(medium.pk)
+    if loaded is None:
+        raise ContextNotLoadedError(
+            f"the context of {event} was not loaded for the medium {medium.name!r}: call "
+            "medium.render(events) or Event.objects.filter(...).load_contexts_and_renderers(medium) first"
+        )
+    return loaded
+
+
+def merged_context(event: Event, medium: Medium) -> dict[str, Any]:
+    """The event's loaded context with the medium's ``additional_context`` merged over it."""
+    loaded = loaded_rendering(event, medium)
+    additional = medium.additional_context or {}
+    if not isinstance(additional, dict):
+        raise TypeError(
+            f"medium {medium.name!r}: additional_context must be a dict, got {type(additional).__name__}"
+        )
+    return {**loaded.context, **additional}
+
+
+def template_context(event: Event, medium: Medium, observing_entity: Any = None) -> dict[str, Any]:
+    """What the templates see: ``merged_context`` and ``observing_entity`` (``None`` if not given)."""
+    return {**merged_context(event, medium), "observing_entity": observing_entity}
+
+
+class TemplateRenderer:
+    """Renders the templates of context renderers; compiles each inline template once per batch."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, Template] = {}
+
+    def _inline(self, source: str) -> Template:
+        template = self._compiled.get(source)
+        if template is None:
+            template = self._compiled[source] = Template(source)
+        return template
+
+    def render(self, path: str, inline: str, context: dict[str, Any], autoescape: bool) -> str:
+        """Render the template at ``path``, else the ``inline`` one, else return ``""``.
+
+        ``autoescape`` is false for text output: a Django template then renders without HTML
+        escaping. (A template of another engine, found by path, keeps that engine's escaping.)
+        """
+        if path:
+            if autoescape:
+                return render_to_string(path, context).strip()
+            template = get_template(path)
+            django_template = getattr(template, "template", None)
+            if isinstance(django_template, Template):
+                return django_template.render(Context(context, autoescape=False)).strip()
+            return template.render(context).strip()
+        if inline:
+            return self._inline(inline).render(Context(context, autoescape=autoescape)).strip()
+        return ""
+
+    def render_event(self, event: Event, medium: Medium, observing_entity: Any = None) -> tuple[str, str]:
+        """Render a loaded event on ``medium`` as ``(text, html)``."""
+        renderer = loaded_rendering(event, medium).renderer
+        if renderer is None:
+            raise NoContextRendererError(
+                f"no context renderer matches {event} on the medium {medium.name!r} (its rendering "
+                f"style, nor {DEFAULT_RENDERING_STYLE_SETTING})"
+            )
+        context = template_context(event, medium, observing_entity)
+        text = self.render(renderer.text_template_path, renderer.text_template, context, autoescape=False)
+        html = self.render(renderer.html_template_path, renderer.html_template, context, autoescape=True)
+        return text, html
+
+
+def render_events(
+    events: Iterable[Event], medium: Medium, observing_entity: Any = None
+) -> dict[Event, tuple[str, str]]:
+    """Load and render a batch of events on ``medium``: ``{event: (text, html)}``.
+
+    Events that no context renderer matches are left out (and logged at debug level).
+    """
+    templates = TemplateRenderer()
+    rendered = {}
+    for event in load_contexts_and_renderers(events, medium):
+        if event.loaded_renderings[medium.pk].renderer is None:
+            logger.debug("no context renderer for %s on the medium %r: not rendered", event, medium.name)
+            continue
+        rendered[event] = templates.render_event(event, medium, observing_entity)
+    return rendered

@@ -1,0 +1,180 @@
+"""Context hints: keys at any depth, pk types, lists, missing rows, merged hints, no mutation."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from entity_event.context_loader import ContextLoader, context_hints_problems
+from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source
+from tests.testapp.models import Account, Photo, Team
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT = {"app_name": "testapp", "model_name": "Account"}
+PHOTO = {"app_name": "testapp", "model_name": "Photo"}
+TEAM = {"app_name": "testapp", "model_name": "Team"}
+
+
+@pytest.fixture
+def rows(db):
+    team = Team.objects.create(name="Blue")
+    accounts = [Account.objects.create(name=name, team=team) for name in ("ann", "bob")]
+    photo = Photo.objects.create(uuid=uuid.uuid4(), title="sunset", owner=accounts[0])
+    photo.tagged.set(accounts)
+    return team, accounts, photo
+
+
+def load(context, hints):
+    loader = ContextLoader()
+    loader.add(context, hints)
+    loader.load()
+    return loader.loaded_context(context, hints)
+
+
+class TestHintedKeys:
+    def test_keys_at_any_depth_in_dicts_and_lists(self, rows):
+        team, (ann, bob), photo = rows
+        context = {
+            "account": ann.pk,
+            "nested": {"deeper": [{"account": bob.pk}, {"other": 1}], "photo": str(photo.uuid)},
+            "items": [[{"team": team.pk}]],
+        }
+        loaded = load(context, {"account": ACCOUNT, "photo": PHOTO, "team": TEAM})
+        assert loaded == {
+            "account": ann,
+            "nested": {"deeper": [{"account": bob}, {"other": 1}], "photo": photo},
+            "items": [[{"team": team}]],
+        }
+
+    def test_lists_of_pks_and_missing_rows(self, rows):
+        _, (ann, bob), _ = rows
+        loaded = load(
+            {"accounts": [bob.pk, 999999, ann.pk], "account": 999998},
+            {
+                "accounts": ACCOUNT,
+                "account": ACCOUNT,
+            },
+        )
+        assert loaded == {"accounts": [bob, None, ann], "account": None}
+
+    def test_pk_types(self, rows):
+        team, (ann, _), photo = rows
+        loaded = load(
+            {"a": str(ann.pk), "b": float(ann.pk), "photo": photo.uuid.hex, "photos": [str(photo.uuid)]},
+            {"a": ACCOUNT, "b": ACCOUNT, "photo": PHOTO, "photos": PHOTO},
+        )
+        assert loaded == {"a": ann, "b": ann, "photo": photo, "photos": [photo]}
+
+    def test_string_primary_keys(self, db):
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.contrib.sessions.models import Session
+
+        store = SessionStore()
+        store.create()
+        session = Session.objects.get(pk=store.session_key)
+        # model_name is case-insensitive, and both hints name the same model
+        loaded = load(
+            {"session": store.session_key, "missing": "nope"},
+            {
+                "session": {"app_name": "sessions", "model_name": "Session"},
+                "missing": {"app_name": "sessions", "model_name": "session"},
+            },
+        )
+        assert loaded == {"session": session, "missing": None}
+
+    def test_values_that_cannot_be_pks_load_as_none(self, rows):
+        _, (ann, _), _ = rows
+        loaded = load(
+            {"a": "not-a-number", "b": None, "c": {"x": 1}, "d": True, "e": [ann.pk, [1]], "p": "zzz"},
+            {"a": ACCOUNT, "b": ACCOUNT, "c": ACCOUNT, "d": ACCOUNT, "e": ACCOUNT, "p": PHOTO},
+        )
+        assert loaded == {"a": None, "b": None, "c": None, "d": None, "e": [ann, None], "p": None}
+
+    def test_context_is_copied_not_mutated(self, rows):
+        _, (ann, _), _ = rows
+        context = {"account": ann.pk, "list": [{"account": ann.pk}]}
+        loaded = load(context, {"account": ACCOUNT})
+        assert context == {"account": ann.pk, "list": [{"account": ann.pk}]}
+        assert loaded["list"][0] is not context["list"][0]
+
+
+class TestOneQueryPerModel:
+    def test_several_events_and_renderers_merge_their_hints(
+        self, rows, photo_source, django_assert_num_queries
+    ):
+        team, (ann, bob), photo = rows
+        style = RenderingStyle.objects.create(name="short")
+        medium = Medium.objects.create(name="m", display_name="M", rendering_style=style)
+        other = Source.objects.create(name="other", display_name="Other", group=photo_source.group)
+        ContextRenderer.objects.create(
+            name="r1",
+            rendering_style=style,
+            source=photo_source,
+            text_template="{{ account.team.name }}",
+            context_hints={"account": {**ACCOUNT, "select_related": ["team"]}},
+        )
+        ContextRenderer.objects.create(
+            name="r2",
+            rendering_style=style,
+            source=other,
+            text_template="{% for p in owner.photos.all %}{{ p.title }}{% endfor %}",
+            context_hints={"owner": {**ACCOUNT, "prefetch_related": ["photos"]}},
+        )
+        events = [
+            Event.objects.create_event(source=photo_source, context={"account": ann.pk}),
+            Event.objects.create_event(source=other, context={"owner": ann.pk}),
+            Event.objects.create_event(source=other, context={"owner": bob.pk}),
+        ]
+        # renderers, accounts (with team, one query for both renderers' hints), photos prefetch
+        with django_assert_num_queries(3):
+            rendered = medium.render(events)
+        assert [rendered[e][0] for e in events] == ["Blue", "sunset", ""]
+
+    def test_hints_for_a_model_without_pks_cost_no_query(self, db, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            assert load({"other": 1}, {"account": ACCOUNT}) == {"other": 1}
+
+
+class TestHintValidation:
+    def test_valid(self):
+        assert context_hints_problems({}) == []
+        assert (
+            context_hints_problems(
+                {"a": {**ACCOUNT, "select_related": ["team"], "prefetch_related": ["photos", "tagged_in"]}}
+            )
+            == []
+        )
+
+    @pytest.mark.parametrize(
+        ("hints", "message"),
+        [
+            ([], "context hints must be a dict of context key to hint, got list"),
+            ({"": ACCOUNT}, "context hint key '' must be a non-empty string"),
+            ({1: ACCOUNT}, "context hint key 1 must be a non-empty string"),
+            ({"a": "Account"}, "context hint 'a' must be a dict, got str"),
+            ({"a": {**ACCOUNT, "selected": []}}, "context hint 'a' has unknown key(s) selected"),
+            ({"a": {"model_name": "Account"}}, "context hint 'a' needs app_name as a non-empty string"),
+            ({"a": {"app_name": "testapp", "model_name": 3}}, "context hint 'a' needs model_name as a"),
+            ({"a": {**ACCOUNT, "select_related": "team"}}, "context hint 'a': select_related must be a list"),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": [1]}},
+                "context hint 'a': prefetch_related must be a list",
+            ),
+            (
+                {"a": {**ACCOUNT, "select_related": ["team", "nothing"]}},
+                "context hint 'a': select_related: Invalid field name(s) given in select_related: 'nothing'",
+            ),
+            (
+                {"a": {**ACCOUNT, "select_related": ["name"]}},
+                "context hint 'a': select_related: Non-relational field given in select_related: 'name'",
+            ),
+            ({"a": {"app_name": "testapp", "model_name": "Nope"}}, "names the model testapp.Nope, which is"),
+            ({"a": {"app_name": "nope", "model_name": "Account"}}, "names the model nope.Account, which is"),
+        ],
+    )
+    def test_problems(self, hints, message):
+        problems = context_hints_problems(hints)
+        assert len(problems) == 1
+        assert message in problems[0]
