@@ -7,6 +7,7 @@ import uuid as uuid_module
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -217,7 +218,12 @@ class EventManager(models.Manager):
                 return
             try:
                 with transaction.atomic(using=self.db):
-                    self.using(self.db).bulk_create([item.event for item in to_insert])
+                    # Concurrent writers may share uuids: inserting them in one global order makes
+                    # a writer wait for another instead of each holding a uuid the other needs
+                    # (a deadlock, which PostgreSQL breaks by failing one of the writers).
+                    self.using(self.db).bulk_create(
+                        sorted((item.event for item in to_insert), key=attrgetter("uuid"))
+                    )
                 return
             except IntegrityError:
                 existing = self._existing_uuids(to_insert)
