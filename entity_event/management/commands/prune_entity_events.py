@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from entity_event.models import Event, EventActor, EventSeen
+from entity_event.querysets import EventQuerySet
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -119,7 +120,7 @@ class Command(BaseCommand):
             parts.append(f"that happened before {now - timedelta(days=older_than_days):%Y-%m-%d %H:%M:%S}")
         return " or ".join(parts)
 
-    def _report_dry_run(self, matching: Any, batch_size: int) -> None:
+    def _report_dry_run(self, matching: EventQuerySet, batch_size: int) -> None:
         events = matching.count()
         actors = EventActor.objects.using(self.database).filter(event__in=matching).count()
         seen = EventSeen.objects.using(self.database).filter(event__in=matching).count()
@@ -129,7 +130,7 @@ class Command(BaseCommand):
             f"in {batches:,} batches of at most {batch_size:,}; nothing was deleted."
         )
 
-    def _delete_in_batches(self, matching: Any, criteria: Q, batch_size: int) -> None:
+    def _delete_in_batches(self, matching: EventQuerySet, criteria: Q, batch_size: int) -> None:
         totals = {"events": 0, "actors": 0, "seen": 0}
         batch_number = 0
         last_pk = None
