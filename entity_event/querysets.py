@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid as uuid_module
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -22,6 +24,15 @@ CREATE_EVENT_ARGUMENTS = frozenset(
 )
 
 
+#: The range of a 64-bit database id; beyond it SQLite raises OverflowError on any query.
+_MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
+
+#: A NUL character escaped in JSON text (an even number of backslashes before ``\u0000``, so that
+#: an escaped backslash followed by the text ``u0000`` does not count); PostgreSQL's jsonb
+#: rejects it, SQLite stores it, so it is refused everywhere.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def _pk_of(value: Any, model: type[models.Model], argument: str) -> int:
     """Return the primary key of a model instance or an integer id, or raise a clear error."""
     if isinstance(value, model):
@@ -31,6 +42,8 @@ def _pk_of(value: Any, model: type[models.Model], argument: str) -> int:
             )
         return value.pk
     if isinstance(value, int) and not isinstance(value, bool):
+        if not _MIN_ID <= value <= _MAX_ID:
+            raise ValueError(f"{argument}: the id {value} is out of range for a database id")
         return value
     raise TypeError(f"{argument}: expected a {model.__name__} or an integer id, got {type(value).__name__}")
 
@@ -126,9 +139,14 @@ class EventManager(models.Manager):
         if not isinstance(context, dict):
             raise TypeError(f"{where}: context must be a dict, got {type(context).__name__}")
         try:
-            json.dumps(context, cls=DjangoJSONEncoder)
+            # NaN and infinities are not JSON: PostgreSQL and SQLite both reject them.
+            encoded = json.dumps(context, cls=DjangoJSONEncoder, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{where}: context cannot be stored as JSON: {error}") from error
+        if _JSON_NUL.search(encoded):
+            raise ValueError(
+                f"{where}: context cannot be stored as JSON: it contains a NUL character (\\x00)"
+            )
 
         event_uuid = kwargs.get("uuid")
         if event_uuid is None:
@@ -137,6 +155,9 @@ class EventManager(models.Manager):
             event_uuid = event_uuid.hex
         elif not isinstance(event_uuid, str) or not event_uuid:
             raise TypeError(f"{where}: uuid must be a non-empty string or a UUID, got {event_uuid!r}")
+        max_length = self.model._meta.get_field("uuid").max_length
+        if len(event_uuid) > max_length:
+            raise ValueError(f"{where}: uuid is {len(event_uuid)} characters long, the limit is {max_length}")
 
         fields: dict[str, Any] = {"context": context, "uuid": event_uuid}
         for name in ("time", "time_expires"):
@@ -153,10 +174,14 @@ class EventManager(models.Manager):
             raise TypeError(f"{where}: actors must be a list of Entity objects or ids")
         actor_ids = list(dict.fromkeys(_pk_of(actor, Entity, f"{where}: actors") for actor in actors))
 
+        ignore_duplicates = kwargs.get("ignore_duplicates", False)
+        if not isinstance(ignore_duplicates, bool):
+            raise TypeError(f"{where}: ignore_duplicates must be True or False, got {ignore_duplicates!r}")
+
         return _PendingEvent(
             event=self.model(**fields),
             actor_ids=actor_ids,
-            ignore_duplicates=bool(kwargs.get("ignore_duplicates", False)),
+            ignore_duplicates=ignore_duplicates,
             source_id_to_check=None if isinstance(source, Source) else source_id,
         )
 
@@ -217,7 +242,12 @@ class EventManager(models.Manager):
                 return
             try:
                 with transaction.atomic(using=self.db):
-                    self.using(self.db).bulk_create([item.event for item in to_insert])
+                    # Concurrent writers may share uuids: inserting them in one global order makes
+                    # a writer wait for another instead of each holding a uuid the other needs
+                    # (a deadlock, which PostgreSQL breaks by failing one of the writers).
+                    self.using(self.db).bulk_create(
+                        sorted((item.event for item in to_insert), key=attrgetter("uuid"))
+                    )
                 return
             except IntegrityError:
                 existing = self._existing_uuids(to_insert)

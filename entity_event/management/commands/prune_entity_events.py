@@ -1,0 +1,172 @@
+"""``manage.py prune_entity_events``: delete old events, with their actors and seen records, in
+batches small enough that a table of millions of rows is never locked for long.
+
+An event is deleted when it expired more than ``--expired-days`` days ago, or when it happened
+more than ``--older-than-days`` days ago (either criterion, or both: an event matching either one
+goes). Each batch selects at most ``--batch-size`` primary keys in ascending order and deletes
+those events, their ``EventActor`` rows and their ``EventSeen`` rows in one short transaction.
+Nothing else is touched: sources, mediums, subscriptions, entities and the other events stay.
+
+A batch costs four queries whatever its size (select the pks, delete the actors, the seen records,
+the events); no row is loaded as an object, so the events' contexts never reach memory. Like the
+bulk inserts of ``create_events``, these bulk deletes send no per-row ``pre_delete`` or
+``post_delete`` signal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from entity_event.models import Event, EventActor, EventSeen
+from entity_event.querysets import EventQuerySet
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete the events that expired more than --expired-days days ago and/or happened more "
+        "than --older-than-days days ago, with their actors and seen records, in batches."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--expired-days",
+            type=int,
+            metavar="N",
+            help="delete the events whose time_expires is more than N days in the past",
+        )
+        parser.add_argument(
+            "--older-than-days",
+            type=int,
+            metavar="N",
+            help="delete the events whose time is more than N days in the past",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            metavar="SIZE",
+            help=f"delete at most SIZE events per transaction (default {DEFAULT_BATCH_SIZE})",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print how many events, actors and seen records would be deleted; delete nothing",
+        )
+        parser.add_argument(
+            "--database",
+            default=DEFAULT_DB_ALIAS,
+            help=f'the database to prune (default "{DEFAULT_DB_ALIAS}")',
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        expired_days: int | None,
+        older_than_days: int | None,
+        batch_size: int,
+        dry_run: bool,
+        database: str,
+        verbosity: int,
+        **options: Any,
+    ) -> None:
+        if expired_days is None and older_than_days is None:
+            raise CommandError(
+                "Give --expired-days N, --older-than-days N, or both: without a criterion "
+                "nothing would be deleted."
+            )
+        for option, value in (("--expired-days", expired_days), ("--older-than-days", older_than_days)):
+            if value is not None and value < 0:
+                raise CommandError(f"{option} must be 0 or more, got {value}.")
+        if batch_size < 1:
+            raise CommandError(f"--batch-size must be 1 or more, got {batch_size}.")
+
+        now = timezone.now()
+        criteria = self._criteria(now, expired_days, older_than_days)
+        self.database = database
+        self.verbosity = verbosity
+        if verbosity >= 1:
+            self.stdout.write(
+                f"Events to delete: those {self._describe(now, expired_days, older_than_days)}."
+            )
+        matching = Event.objects.using(database).filter(criteria)
+        if dry_run:
+            self._report_dry_run(matching, batch_size)
+        else:
+            self._delete_in_batches(matching, criteria, batch_size)
+
+    @staticmethod
+    def _criteria(now: datetime, expired_days: int | None, older_than_days: int | None) -> Q:
+        criteria = Q()
+        if expired_days is not None:
+            criteria |= Q(time_expires__lt=now - timedelta(days=expired_days))
+        if older_than_days is not None:
+            criteria |= Q(time__lt=now - timedelta(days=older_than_days))
+        return criteria
+
+    @staticmethod
+    def _describe(now: datetime, expired_days: int | None, older_than_days: int | None) -> str:
+        parts = []
+        if expired_days is not None:
+            parts.append(f"that expired before {now - timedelta(days=expired_days):%Y-%m-%d %H:%M:%S}")
+        if older_than_days is not None:
+            parts.append(f"that happened before {now - timedelta(days=older_than_days):%Y-%m-%d %H:%M:%S}")
+        return " or ".join(parts)
+
+    def _report_dry_run(self, matching: EventQuerySet, batch_size: int) -> None:
+        events = matching.count()
+        actors = EventActor.objects.using(self.database).filter(event__in=matching).count()
+        seen = EventSeen.objects.using(self.database).filter(event__in=matching).count()
+        batches = -(-events // batch_size)
+        self.stdout.write(
+            f"Dry run: would delete {events:,} events ({actors:,} actors, {seen:,} seen records) "
+            f"in {batches:,} batches of at most {batch_size:,}; nothing was deleted."
+        )
+
+    def _delete_in_batches(self, matching: EventQuerySet, criteria: Q, batch_size: int) -> None:
+        totals = {"events": 0, "actors": 0, "seen": 0}
+        batch_number = 0
+        last_pk = None
+        while True:
+            following = matching if last_pk is None else matching.filter(pk__gt=last_pk)
+            pks = list(following.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not pks:
+                break
+            batch_number += 1
+            last_pk = pks[-1]
+            # The pk range with the criteria is the selected batch (only a matching event committed
+            # meanwhile with a pk inside the range could join it), and it costs two parameters
+            # whatever the batch size, unlike a list of pks.
+            batch = Event.objects.using(self.database).filter(criteria, pk__gte=pks[0], pk__lte=last_pk)
+            # QuerySet.delete() would load every row as an object (django-entity listens to
+            # post_delete for every model, so even actors and seen records could not be deleted
+            # in one statement), send a signal per row, and delete 100 rows per query. One DELETE
+            # statement per table instead: _raw_delete is what Django's collector itself uses.
+            with transaction.atomic(using=self.database):
+                actors = (
+                    EventActor.objects.using(self.database).filter(event__in=batch)._raw_delete(self.database)
+                )
+                seen = (
+                    EventSeen.objects.using(self.database).filter(event__in=batch)._raw_delete(self.database)
+                )
+                events = batch._raw_delete(self.database)
+            totals["events"] += events
+            totals["actors"] += actors
+            totals["seen"] += seen
+            if self.verbosity >= 1:
+                self.stdout.write(
+                    f"batch {batch_number}: deleted {events:,} events ({actors:,} actors, "
+                    f"{seen:,} seen records), {totals['events']:,} so far"
+                )
+        if self.verbosity >= 1:
+            self.stdout.write(
+                f"Deleted {totals['events']:,} events ({totals['actors']:,} actors, "
+                f"{totals['seen']:,} seen records) in {batch_number:,} batches."
+            )

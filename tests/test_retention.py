@@ -1,0 +1,269 @@
+"""``manage.py prune_entity_events``: what it deletes, in which batches, what it leaves alone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.connection import ConnectionDoesNotExist
+from entity.models import Entity, EntityKind, EntityRelationship
+
+from entity_event.models import (
+    Event,
+    EventActor,
+    EventSeen,
+    Medium,
+    Source,
+    SourceGroup,
+    Subscription,
+    Unsubscription,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def prune(*args: str, verbosity: int = 1) -> str:
+    out = StringIO()
+    call_command("prune_entity_events", *args, stdout=out, verbosity=verbosity)
+    return out.getvalue()
+
+
+def make_events(source, actors, mediums, count, *, prefix, days_ago=0, expired_days_ago=None):
+    """Create ``count`` events that happened ``days_ago`` days ago and expired
+    ``expired_days_ago`` days ago (never, when None), with ``actors``, seen on ``mediums``."""
+    now = timezone.now()
+    expires = None if expired_days_ago is None else now - timedelta(days=expired_days_ago)
+    events = Event.objects.create_events(
+        {
+            "source": source,
+            "uuid": f"{prefix}-{n}",
+            "actors": actors,
+            "time": now - timedelta(days=days_ago),
+            "time_expires": expires,
+        }
+        for n in range(count)
+    )
+    for medium in mediums:
+        Event.objects.filter(pk__in=[event.pk for event in events]).mark_seen(medium)
+    return events
+
+
+def uuid_prefixes() -> set[str]:
+    return {uuid.split("-")[0] for uuid in Event.objects.values_list("uuid", flat=True)}
+
+
+@pytest.fixture
+def timeline(photo_source, email, newsfeed, alice, bob):
+    """Four kinds of events, two of each, with actors and seen records."""
+    make_events(
+        photo_source, [alice, bob], [email, newsfeed], 2, prefix="expiredlongago", expired_days_ago=40
+    )
+    make_events(photo_source, [alice], [email], 2, prefix="expiredrecently", expired_days_ago=5)
+    make_events(photo_source, [bob], [newsfeed], 2, prefix="old", days_ago=400)
+    make_events(photo_source, [alice], [email], 2, prefix="recent", days_ago=1)
+
+
+class TestWhatIsDeleted:
+    def test_expired_more_than_n_days_ago(self, timeline):
+        output = prune("--expired-days", "30")
+        assert uuid_prefixes() == {"expiredrecently", "old", "recent"}
+        assert "Deleted 2 events (4 actors, 4 seen records) in 1 batches." in output
+        # The survivors keep their actors and seen records.
+        assert EventActor.objects.count() == 2 + 2 + 2
+        assert EventSeen.objects.count() == 2 + 2 + 2
+        assert not EventActor.objects.filter(event__uuid__startswith="expiredlongago").exists()
+
+    def test_expired_days_zero_means_every_expired_event(self, timeline):
+        prune("--expired-days", "0")
+        assert uuid_prefixes() == {"old", "recent"}
+
+    def test_older_than_n_days(self, timeline):
+        prune("--older-than-days", "365")
+        assert uuid_prefixes() == {"expiredlongago", "expiredrecently", "recent"}
+
+    def test_both_criteria_delete_the_events_matching_either(self, timeline):
+        output = prune("--expired-days", "30", "--older-than-days", "365")
+        assert uuid_prefixes() == {"expiredrecently", "recent"}
+        assert "expired before" in output and "or that happened before" in output
+        assert "Deleted 4 events (6 actors, 6 seen records)" in output
+
+    def test_events_that_never_expire_are_kept_by_expired_days(self, timeline):
+        prune("--expired-days", "0")
+        assert Event.objects.filter(uuid__startswith="old").count() == 2
+
+    def test_nothing_but_events_actors_and_seen_records_is_deleted(
+        self, timeline, photo_source, email, alice, bob
+    ):
+
+        team = Entity.all_objects.create(
+            display_name="Team",
+            entity_type=alice.entity_type,
+            entity_id=10_000,
+            entity_kind=EntityKind.objects.create(name="team", display_name="Team"),
+        )
+        EntityRelationship.objects.create(sub_entity=alice, super_entity=team)
+        Subscription.objects.create(medium=email, source=photo_source, entity=team, only_following=False)
+        Unsubscription.objects.create(medium=email, source=photo_source, entity=bob)
+        models = [SourceGroup, Source, Medium, Subscription, Unsubscription, Entity.all_objects.model]
+        before = {model: model._base_manager.count() for model in models}
+        relationships = EntityRelationship.objects.count()
+
+        prune("--expired-days", "0", "--older-than-days", "0")
+
+        assert not Event.objects.exists()
+        assert not EventActor.objects.exists()
+        assert not EventSeen.objects.exists()
+        assert {model: model._base_manager.count() for model in models} == before
+        assert EntityRelationship.objects.count() == relationships
+        assert EntityKind.objects.filter(name="team").exists()
+
+    def test_the_command_knows_every_row_that_points_at_an_event(self):
+        """The command deletes actors and seen records itself before the events (without the
+        collector, which would load every event): a new model pointing at Event must be added."""
+        pointing_at_event = {
+            relation.related_model for relation in Event._meta.related_objects if not relation.many_to_many
+        }
+        assert pointing_at_event == {EventActor, EventSeen}
+
+    def test_nothing_to_delete(self, timeline):
+        output = prune("--expired-days", "365")
+        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records) in 0 batches."
+        assert "batch 1" not in output
+        assert Event.objects.count() == 8
+
+
+class TestBatches:
+    def test_batches_of_bounded_size_with_a_progress_line_each(self, photo_source, email, alice, bob):
+        make_events(photo_source, [alice, bob], [email], 25, prefix="gone", expired_days_ago=10)
+        make_events(photo_source, [alice], [email], 3, prefix="kept", expired_days_ago=1)
+        output = prune("--expired-days", "7", "--batch-size", "10")
+        lines = output.splitlines()
+        assert lines[0].startswith("Events to delete: those that expired before ")
+        assert lines[1:] == [
+            "batch 1: deleted 10 events (20 actors, 10 seen records), 10 so far",
+            "batch 2: deleted 10 events (20 actors, 10 seen records), 20 so far",
+            "batch 3: deleted 5 events (10 actors, 5 seen records), 25 so far",
+            "Deleted 25 events (50 actors, 25 seen records) in 3 batches.",
+        ]
+        assert uuid_prefixes() == {"kept"}
+        assert EventActor.objects.count() == EventSeen.objects.count() == 3
+
+    def test_large_numbers_have_thousands_separators(self, photo_source, alice):
+        make_events(photo_source, [alice], [], 1200, prefix="gone", expired_days_ago=10)
+        output = prune("--expired-days", "7", "--batch-size", "1100")
+        assert "batch 2: deleted 100 events (100 actors, 0 seen records), 1,200 so far" in output
+        assert "Deleted 1,200 events (1,200 actors, 0 seen records) in 2 batches." in output
+
+    def test_default_batch_size_is_1000(self, photo_source):
+        make_events(photo_source, [], [], 1001, prefix="gone", days_ago=10)
+        output = prune("--older-than-days", "7")
+        assert "batch 1: deleted 1,000 events" in output and "batch 2: deleted 1 events" in output
+
+    @pytest.mark.parametrize("batch_size", [3, 300])
+    def test_queries_per_batch_do_not_depend_on_the_batch_size(
+        self, photo_source, email, alice, bob, batch_size, django_assert_num_queries
+    ):
+        make_events(photo_source, [alice, bob], [email], 2 * batch_size, prefix="gone", expired_days_ago=10)
+        # Per batch: select the pks, then in a transaction (a savepoint inside the test's own
+        # transaction: SAVEPOINT and RELEASE) delete actors, seen records and events; then one
+        # last select that finds nothing. 2 batches x 6 + 1.
+        with django_assert_num_queries(13):
+            prune("--expired-days", "7", "--batch-size", str(batch_size))
+        assert not Event.objects.exists()
+
+    def test_events_and_their_contexts_are_never_loaded(self, photo_source, alice):
+        Event.objects.create_events(
+            {
+                "source": photo_source,
+                "context": {"big": "x" * 1000},
+                "time": timezone.now() - timedelta(days=9),
+            }
+            for _ in range(20)
+        )
+        with CaptureQueriesContext(connection) as captured:
+            prune("--older-than-days", "7", "--batch-size", "8")
+        selects = [query["sql"] for query in captured if query["sql"].lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 4  # three batches and the last, empty look
+        assert all('"context"' not in query["sql"] for query in captured.captured_queries)
+        assert not Event.objects.exists()
+
+    def test_each_batch_is_its_own_transaction(self, photo_source, email, alice):
+        """A failure in the second batch keeps the first batch deleted and the second intact."""
+        make_events(photo_source, [alice], [email], 6, prefix="gone", expired_days_ago=10)
+        real_raw_delete = QuerySet._raw_delete
+        seen_deletes = []
+
+        def failing_second_seen_delete(queryset, using):
+            if queryset.model is EventSeen:
+                seen_deletes.append(queryset)
+                if len(seen_deletes) == 2:
+                    raise RuntimeError("connection lost")
+            return real_raw_delete(queryset, using)
+
+        with (
+            mock.patch.object(QuerySet, "_raw_delete", failing_second_seen_delete),
+            pytest.raises(RuntimeError, match="connection lost"),
+        ):
+            prune("--expired-days", "7", "--batch-size", "3")
+        remaining = Event.objects.order_by("pk")
+        assert remaining.count() == 3
+        assert EventActor.objects.filter(event__in=remaining).count() == 3
+        assert EventSeen.objects.filter(event__in=remaining).count() == 3
+        assert EventActor.objects.count() == EventSeen.objects.count() == 3
+
+    def test_verbosity_0_prints_nothing(self, photo_source):
+        make_events(photo_source, [], [], 3, prefix="gone", days_ago=10)
+        assert prune("--older-than-days", "7", verbosity=0) == ""
+        assert not Event.objects.exists()
+
+
+class TestDryRun:
+    def test_prints_the_counts_and_deletes_nothing(self, timeline, django_assert_num_queries):
+        with django_assert_num_queries(3):  # events, actors, seen records
+            output = prune(
+                "--expired-days", "30", "--older-than-days", "365", "--batch-size", "3", "--dry-run"
+            )
+        assert output.splitlines()[-1] == (
+            "Dry run: would delete 4 events (6 actors, 6 seen records) in 2 batches of at most 3; "
+            "nothing was deleted."
+        )
+        assert Event.objects.count() == 8
+        assert EventActor.objects.count() == 10
+        assert EventSeen.objects.count() == 10
+
+    def test_the_dry_run_counts_match_the_real_run(self, timeline):
+        dry = prune("--expired-days", "0", "--dry-run").splitlines()[-1]
+        real = prune("--expired-days", "0").splitlines()[-1]
+        assert dry.startswith("Dry run: would delete 4 events (6 actors, 6 seen records)")
+        assert real.startswith("Deleted 4 events (6 actors, 6 seen records)")
+
+
+class TestArguments:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            ([], "Give --expired-days N, --older-than-days N, or both"),
+            (["--batch-size", "10"], "Give --expired-days N, --older-than-days N, or both"),
+            (["--expired-days", "-1"], "--expired-days must be 0 or more, got -1"),
+            (["--older-than-days", "-30"], "--older-than-days must be 0 or more, got -30"),
+            (["--expired-days", "1", "--batch-size", "0"], "--batch-size must be 1 or more, got 0"),
+            (["--expired-days", "ten"], "argument --expired-days: invalid int value: 'ten'"),
+            (["--older-than-days", "1.5"], "argument --older-than-days: invalid int value: '1.5'"),
+        ],
+    )
+    def test_bad_arguments_raise_a_clear_error_and_delete_nothing(self, timeline, args, message):
+        with pytest.raises(CommandError, match=message):
+            prune(*args)
+        assert Event.objects.count() == 8
+
+    def test_another_database_alias(self, timeline):
+        with pytest.raises(ConnectionDoesNotExist, match="nowhere"):
+            prune("--expired-days", "0", "--database", "nowhere")
+        assert Event.objects.count() == 8
