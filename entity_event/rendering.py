@@ -147,15 +147,20 @@ def loaded_rendering(event: Event, medium: Medium) -> LoadedRendering:
     return loaded
 
 
-def merged_context(event: Event, medium: Medium) -> dict[str, Any]:
-    """The event's loaded context with the medium's ``additional_context`` merged over it."""
-    loaded = loaded_rendering(event, medium)
+def additional_context_of(medium: Medium) -> dict[str, Any]:
+    """The medium's ``additional_context``, or ``TypeError`` when it is not a dict."""
     additional = medium.additional_context or {}
     if not isinstance(additional, dict):
         raise TypeError(
             f"medium {medium.name!r}: additional_context must be a dict, got {type(additional).__name__}"
         )
-    return {**loaded.context, **additional}
+    return additional
+
+
+def merged_context(event: Event, medium: Medium) -> dict[str, Any]:
+    """The event's loaded context with the medium's ``additional_context`` merged over it."""
+    loaded = loaded_rendering(event, medium)
+    return {**loaded.context, **additional_context_of(medium)}
 
 
 def template_context(event: Event, medium: Medium, observing_entity: Any = None) -> dict[str, Any]:
@@ -212,13 +217,28 @@ def render_events(
 ) -> dict[Event, tuple[str, str]]:
     """Load and render a batch of events on ``medium``: ``{event: (text, html)}``.
 
-    Events that no context renderer matches are left out (and logged at debug level).
+    Events that no context renderer matches are left out (and logged at debug level). An event
+    whose template raises while rendering (a missing template file, a failing filter or
+    attribute) is left out too and logged as a warning with the traceback, so that one bad event
+    or renderer cannot break a whole page or batch; ``Event.render`` lets the error propagate.
     """
+    # A misconfigured medium concerns the whole batch: it raises instead of leaving events out.
+    additional_context_of(medium)
     templates = TemplateRenderer()
     rendered = {}
     for event in load_contexts_and_renderers(events, medium):
-        if event.loaded_renderings[medium.pk].renderer is None:
+        renderer = event.loaded_renderings[medium.pk].renderer
+        if renderer is None:
             logger.debug("no context renderer for %s on the medium %r: not rendered", event, medium.name)
             continue
-        rendered[event] = templates.render_event(event, medium, observing_entity)
+        try:
+            rendered[event] = templates.render_event(event, medium, observing_entity)
+        except Exception:
+            logger.warning(
+                "rendering %s on the medium %r with the context renderer %r failed: left out",
+                event,
+                medium.name,
+                renderer.name,
+                exc_info=True,
+            )
     return rendered

@@ -240,12 +240,28 @@ class TestTemplates:
             # TemplateStrings has no escaping of its own: the text is kept as is.
             assert feed.render([e]) == {e: ("Hi Ann <b>", "")}
 
-    def test_missing_template_file_raises(self, short, feed, photo_source):
+    def test_missing_template_file_leaves_the_event_out_of_a_batch_and_raises_alone(
+        self, short, feed, photo_source, caplog
+    ):
         from django.template import TemplateDoesNotExist
 
         renderer("r", short, source=photo_source, html_template_path="entity_event_tests/nope.html")
+        broken = event(photo_source)
+        with caplog.at_level(logging.WARNING, logger="entity_event.rendering"):
+            assert feed.render([broken]) == {}
+        assert "failed: left out" in caplog.text and "TemplateDoesNotExist" in caplog.text
+        loaded = Event.objects.filter(pk=broken.pk).load_contexts_and_renderers(feed)[0]
         with pytest.raises(TemplateDoesNotExist):
-            feed.render([event(photo_source)])
+            loaded.render(feed)
+
+    def test_a_template_that_raises_leaves_only_that_event_out(self, short, feed, photo_source, caplog):
+        renderer("r", short, source=photo_source, text_template="{{ value|divisibleby:divisor }}")
+        good = event(photo_source, value=4, divisor=2)
+        bad = event(photo_source, value=4, divisor=0)
+        with caplog.at_level(logging.WARNING, logger="entity_event.rendering"):
+            assert feed.render([good, bad]) == {good: ("True", "")}
+        assert f"rendering {bad} on the medium 'feed'" in caplog.text
+        assert "ZeroDivisionError" in caplog.text
 
 
 class TestLoadContextsAndRenderers:
