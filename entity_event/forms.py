@@ -1,0 +1,129 @@
+"""The admin form that creates one-off events (announcements) by hand: ``AdminEventForm``.
+
+A staff member picks a source, writes a text and may give an expiry date and time in UTC. The
+event gets the context ``{"text": ...}``, a fresh ``uuid`` and that expiry (never, when no date
+and time are given). New events are written through ``Event.objects.create_event`` so that they
+follow exactly the rules of events created by code.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from datetime import UTC, datetime
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.admin.widgets import AdminDateWidget, AdminTimeWidget
+from django.utils import timezone
+
+from entity_event.models import AdminEvent, Event
+from entity_event.timestamps import never_expires
+
+#: Events created through ``AdminEventForm`` get a ``uuid`` starting with this prefix; the
+#: ``AdminEvent`` changelist shows the events whose ``uuid`` has it.
+ADMIN_EVENT_UUID_PREFIX = "admin-"
+
+
+def new_admin_event_uuid() -> str:
+    """Return a fresh ``uuid`` for an event created by hand in the admin."""
+    return f"{ADMIN_EVENT_UUID_PREFIX}{uuid_module.uuid4().hex}"
+
+
+def _utc_to_stored(moment: datetime) -> datetime:
+    """Turn an aware UTC instant into what a ``DateTimeField`` stores under the current settings."""
+    if settings.USE_TZ:
+        return moment
+    # Without time zone support Django stores naive datetimes in the default time zone.
+    return timezone.make_naive(moment, timezone.get_default_timezone())
+
+
+def _stored_to_utc(moment: datetime) -> datetime:
+    """Turn a stored ``DateTimeField`` value into an aware UTC instant (inverse of ``_utc_to_stored``)."""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    return moment.astimezone(UTC)
+
+
+class AdminEventForm(forms.ModelForm):
+    """Create (or edit) an event by hand: a source, a text and an optional expiry in UTC."""
+
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text='Stored in the event context as {"text": ...}.',
+    )
+    expires_date = forms.DateField(
+        required=False,
+        label="Expiry date (UTC)",
+        widget=AdminDateWidget,
+        help_text="Leave the date and the time empty for an event that never expires.",
+    )
+    expires_time = forms.TimeField(required=False, label="Expiry time (UTC)", widget=AdminTimeWidget)
+
+    class Meta:
+        model = AdminEvent
+        fields = ["source"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        event = self.instance
+        if event.pk is None:
+            return
+        self.initial.setdefault("text", (event.context or {}).get("text", ""))
+        if event.time_expires != never_expires():
+            expires = _stored_to_utc(event.time_expires)
+            self.initial.setdefault("expires_date", expires.date())
+            self.initial.setdefault("expires_time", expires.time())
+
+    def clean(self) -> dict[str, Any]:
+        """Combine the expiry date and time into ``time_expires``: both or neither must be given."""
+        cleaned_data = super().clean()
+        expires_date = cleaned_data.get("expires_date")
+        expires_time = cleaned_data.get("expires_time")
+        if "expires_date" in self.errors or "expires_time" in self.errors:
+            return cleaned_data
+        if expires_date is None and expires_time is None:
+            cleaned_data["time_expires"] = never_expires()
+        elif expires_date is None:
+            self.add_error("expires_date", "Give the expiry date too, or leave both empty.")
+        elif expires_time is None:
+            self.add_error("expires_time", "Give the expiry time too, or leave both empty.")
+        else:
+            expires = datetime.combine(expires_date, expires_time, tzinfo=UTC)
+            # A new event that expired already would never be shown: surely a typo. An existing
+            # event keeps its past expiry when only its text is edited.
+            if self.instance._state.adding and expires <= datetime.now(UTC):
+                self.add_error("expires_date", "The expiry must be in the future.")
+            else:
+                cleaned_data["time_expires"] = _utc_to_stored(expires)
+        return cleaned_data
+
+    def save(self, commit: bool = True) -> AdminEvent:
+        """Put the text and the expiry on the event; with ``commit``, write it (see ``save_event``)."""
+        event = super().save(commit=False)
+        event.context = {**(event.context or {}), "text": self.cleaned_data["text"]}
+        event.time_expires = self.cleaned_data["time_expires"]
+        if commit:
+            self.save_event()
+        return event
+
+    def save_event(self) -> None:
+        """Write the event: a new one through ``Event.objects.create_event``, an existing one in place.
+
+        The new event's fields (its id, generated ``uuid`` and ``time``) are copied onto
+        ``self.instance``, so that callers holding the instance (the admin) see the saved event.
+        """
+        event = self.instance
+        if not event._state.adding:
+            event.save(update_fields=["source", "context", "time_expires"])
+            return
+        created = Event.objects.create_event(
+            source=event.source,
+            context=event.context,
+            time_expires=event.time_expires,
+            uuid=new_admin_event_uuid(),
+        )
+        for field in Event._meta.concrete_fields:
+            setattr(event, field.attname, getattr(created, field.attname))
+        event._state.adding = False
+        event._state.db = created._state.db
