@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm
 from entity_event.models import (
@@ -36,6 +37,11 @@ from entity_event.models import (
     Subscription,
     Unsubscription,
 )
+from entity_event.rendering import preview_renderer
+
+#: How many recent events the context renderer preview renders.
+PREVIEW_EVENTS = 5
+PREVIEW_OUTPUT_CELLS = "<td><pre>{}</pre></td><td><pre>{}</pre></td>"
 
 
 @admin.register(SourceGroup)
@@ -185,4 +191,36 @@ class ContextRendererAdmin(admin.ModelAdmin):
             {"fields": ["text_template_path", "html_template_path"]},
         ),
         ("Context", {"fields": ["context_hints"]}),
+        ("Preview with the most recent events", {"fields": ["preview"]}),
     ]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="Preview")
+    def preview(self, renderer: ContextRenderer) -> str:
+        """The renderer's text and HTML output for the latest events of its source (or group).
+
+        The HTML is shown as escaped source, never injected into the admin page; a template
+        that raises shows its error instead of output.
+        """
+        if renderer.pk is None:
+            return "Save the renderer to preview it."
+        previews = preview_renderer(renderer, limit=PREVIEW_EVENTS)
+        if not previews:
+            return "No events of this source yet."
+        return format_html(
+            '<table class="entity-event-preview"><tr><th>Event</th><th>Text</th><th>HTML (source)</th></tr>'
+            "{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td>{}</tr>",
+                (
+                    (
+                        str(preview.event),
+                        format_html('<td colspan="2" class="errornote">{}</td>', preview.error)
+                        if preview.error
+                        else format_html(PREVIEW_OUTPUT_CELLS, preview.text, preview.html),
+                    )
+                    for preview in previews
+                ),
+            ),
+        )

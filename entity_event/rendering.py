@@ -206,7 +206,10 @@ class TemplateRenderer:
                 f"no context renderer matches {event} on the medium {medium.name!r} (its rendering "
                 f"style, nor {DEFAULT_RENDERING_STYLE_SETTING})"
             )
-        context = template_context(event, medium, observing_entity)
+        return self.render_templates(renderer, template_context(event, medium, observing_entity))
+
+    def render_templates(self, renderer: ContextRenderer, context: dict[str, Any]) -> tuple[str, str]:
+        """Render a context renderer's text and HTML templates with ``context``."""
         text = self.render(renderer.text_template_path, renderer.text_template, context, autoescape=False)
         html = self.render(renderer.html_template_path, renderer.html_template, context, autoescape=True)
         return text, html
@@ -242,3 +245,52 @@ def render_events(
                 exc_info=True,
             )
     return rendered
+
+
+@dataclass(frozen=True)
+class RendererPreview:
+    """One event rendered with one context renderer: its output, or the error it raised."""
+
+    event: Event
+    text: str = ""
+    html: str = ""
+    error: str = ""
+
+
+def preview_renderer(renderer: ContextRenderer, limit: int = 5) -> list[RendererPreview]:
+    """Render the ``limit`` most recent events of the renderer's source (or source group) with it.
+
+    Used by the admin to show a renderer's output while it is being edited. The contexts are
+    loaded with the renderer's hints in one query per hinted model; no medium is involved, so no
+    ``additional_context`` is merged. An error (invalid hints, a template that raises) is
+    reported in the preview instead of raised.
+    """
+    from entity_event.models import Event
+
+    events = Event.objects.select_related("source")
+    if renderer.source_id is not None:
+        events = events.filter(source_id=renderer.source_id)
+    else:
+        events = events.filter(source__group_id=renderer.source_group_id)
+    events = list(events.order_by("-time", "-id")[:limit])
+
+    problems = context_hints_problems(renderer.context_hints)
+    if problems:
+        error = f"invalid context hints: {'; '.join(problems)}"
+        return [RendererPreview(event, error=error) for event in events]
+    loader = ContextLoader(using=renderer._state.db)
+    for event in events:
+        loader.add(event.context, renderer.context_hints)
+    loader.load()
+
+    templates = TemplateRenderer()
+    previews = []
+    for event in events:
+        context = {**loader.loaded_context(event.context, renderer.context_hints), "observing_entity": None}
+        try:
+            text, html = templates.render_templates(renderer, context)
+        except Exception as error:
+            previews.append(RendererPreview(event, error=f"{type(error).__name__}: {error}"))
+        else:
+            previews.append(RendererPreview(event, text=text, html=html))
+    return previews

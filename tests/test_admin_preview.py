@@ -1,0 +1,93 @@
+"""The context renderer's preview on its admin change page."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from entity_event.models import ContextRenderer, Event, RenderingStyle, Source
+from entity_event.rendering import preview_renderer
+from tests.testapp.models import Account
+
+pytestmark = pytest.mark.django_db
+
+HINTS = {"account": {"app_name": "testapp", "model_name": "Account"}}
+
+
+@pytest.fixture
+def style(db) -> RenderingStyle:
+    return RenderingStyle.objects.create(name="short")
+
+
+def change_page(client, renderer: ContextRenderer) -> str:
+    response = client.get(reverse("admin:entity_event_contextrenderer_change", args=[renderer.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_renders_the_latest_events_with_hints_and_escapes_the_html(admin_client, style, photo_source):
+    renderer = ContextRenderer.objects.create(
+        name="r",
+        rendering_style=style,
+        source=photo_source,
+        context_hints=HINTS,
+        text_template="{{ account.name }} said {{ said }}",
+        html_template="<b>{{ account.name }}</b> said {{ said }}",
+    )
+    ann = Account.objects.create(name="Ann")
+    Event.objects.create_event(source=photo_source, context={"account": ann.pk, "said": "<script>x</script>"})
+    page = change_page(admin_client, renderer)
+    assert "<pre>Ann said <script>x</script></pre>" not in page  # the text output is escaped too
+    assert "<pre>Ann said &lt;script&gt;x&lt;/script&gt;</pre>" in page
+    # The HTML output is shown as its source: its tags are escaped once, its escaped value twice.
+    assert "<pre>&lt;b&gt;Ann&lt;/b&gt; said &amp;lt;script&amp;gt;x&amp;lt;/script&amp;gt;</pre>" in page
+    assert "<b>Ann</b>" not in page
+
+
+def test_group_renderer_uses_the_events_of_the_group_newest_first_up_to_the_limit(
+    style, source_group, photo_source, product_source, django_assert_num_queries
+):
+    renderer = ContextRenderer.objects.create(
+        name="g", rendering_style=style, source_group=source_group, text_template="{{ n }}"
+    )
+    other_group_source = Source.objects.create(
+        name="elsewhere", display_name="Elsewhere", group=type(source_group).objects.create(name="other")
+    )
+    Event.objects.create_event(source=other_group_source, context={"n": "other"})
+    for number in range(7):
+        Event.objects.create_event(source=(photo_source, product_source)[number % 2], context={"n": number})
+    # events with their sources; no hinted model, so no other query
+    with django_assert_num_queries(1):
+        previews = preview_renderer(renderer, limit=5)
+    assert [preview.text for preview in previews] == ["6", "5", "4", "3", "2"]
+
+
+def test_a_template_error_is_shown_instead_of_output(admin_client, style, photo_source):
+    renderer = ContextRenderer.objects.create(
+        name="r", rendering_style=style, source=photo_source, text_template="{{ n|divisibleby:0 }}"
+    )
+    Event.objects.create_event(source=photo_source, context={"n": 4})
+    page = change_page(admin_client, renderer)
+    assert 'class="errornote">ZeroDivisionError:' in page
+
+
+def test_invalid_hints_saved_in_the_database_are_reported(style, photo_source):
+    renderer = ContextRenderer.objects.create(
+        name="r",
+        rendering_style=style,
+        source=photo_source,
+        text_template="x",
+        context_hints={"account": {"app_name": "nope", "model_name": "Nothing"}},
+    )
+    event = Event.objects.create_event(source=photo_source)
+    [preview] = preview_renderer(renderer)
+    assert preview.event == event and preview.text == ""
+    assert preview.error.startswith("invalid context hints:")
+
+
+def test_without_events_and_before_saving(admin_client, style, photo_source):
+    renderer = ContextRenderer.objects.create(name="r", rendering_style=style, source=photo_source, text_template="x")
+    assert "No events of this source yet." in change_page(admin_client, renderer)
+    model_admin = admin.site._registry[ContextRenderer]
+    assert model_admin.preview(ContextRenderer()) == "Save the renderer to preview it."
