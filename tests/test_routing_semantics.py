@@ -430,3 +430,242 @@ class TestSubscriptions:
         }
         assert world.email.subset_subscriptions(subscriptions) is subscriptions
         assert world.email.subset_subscriptions(subscriptions, world.dave.pk).count() == 1
+
+
+class TestArguments:
+    @pytest.mark.parametrize(
+        ("filters", "argument"),
+        [
+            ({"start_time": "2026-01-01"}, "start_time"),
+            ({"end_time": 5}, "end_time"),
+            ({"seen": 0}, "seen"),
+            ({"seen": "no"}, "seen"),
+            ({"include_expired": None}, "include_expired"),
+            ({"mark_seen": 1}, "mark_seen"),
+            ({"actor": "alice"}, "actor"),
+            ({"actor": True}, "actor"),
+            ({"colour": "red"}, "colour"),
+        ],
+    )
+    def test_wrong_filters_name_the_argument(self, world, filters, argument):
+        for call in (
+            lambda: world.email.events(**filters),
+            lambda: world.email.entity_events(world.alice, **filters),
+            lambda: world.email.events_targets(**filters),
+        ):
+            with pytest.raises(TypeError, match=argument):
+                call()
+        assert EventSeen.objects.count() == 1
+
+    def test_unsaved_actor(self, world):
+        with pytest.raises(ValueError, match="actor"):
+            world.email.events(actor=Entity(display_name="x"))
+
+    @pytest.mark.parametrize("entity", [None, "alice", 2.0])
+    def test_entity_events_needs_an_entity(self, world, entity):
+        with pytest.raises(TypeError, match="entity"):
+            world.email.entity_events(entity)
+
+    @pytest.mark.parametrize("kind", ["user", 1.0, True])
+    def test_events_targets_entity_kind(self, world, kind):
+        with pytest.raises(TypeError, match="entity_kind"):
+            world.email.events_targets(entity_kind=kind)
+
+    def test_subset_subscriptions_entity(self, world):
+        with pytest.raises(TypeError, match="entity"):
+            world.email.subset_subscriptions(Subscription.objects.all(), "alice")
+
+
+def seen_on(medium: Medium) -> set[str]:
+    return set(EventSeen.objects.filter(medium=medium).values_list("event__uuid", flat=True))
+
+
+class TestMarkSeen:
+    def test_events_marks_exactly_what_it_returns(self, world, django_assert_num_queries):
+        events = world.email.events(end_time=day(3), mark_seen=True)
+        with django_assert_num_queries(0):
+            assert uuids(events) == ["photo-org", "photo-team-a", "photo-alice"]
+        assert seen_on(world.email) == {"photo-bob-carol", "photo-org", "photo-team-a", "photo-alice"}
+        assert seen_on(world.newsfeed) == set()
+        # A queryset of exactly those events: it does not change when evaluated again.
+        assert uuids(events.all()) == ["photo-org", "photo-team-a", "photo-alice"]
+        assert events.count() == 3
+        assert hasattr(events, "cache_related")
+
+    def test_claiming_unseen_events_twice(self, world):
+        claimed = world.email.events(seen=False, mark_seen=True)
+        assert uuids(claimed) == ["photo-future", "product-dave", "photo-org", "photo-team-a", "photo-alice"]
+        assert uuids(claimed.all()) == uuids(claimed)
+        assert list(world.email.events(seen=False, mark_seen=True)) == []
+        assert list(world.email.events(seen=False)) == []
+
+    def test_seen_true_with_mark_seen_keeps_time_seen(self, world):
+        before = EventSeen.objects.get().time_seen
+        assert uuids(world.email.events(seen=True, mark_seen=True)) == ["photo-bob-carol"]
+        assert EventSeen.objects.get().time_seen == before
+
+    def test_entity_events(self, world):
+        assert uuids(world.email.entity_events(world.dave, mark_seen=True)) == ["photo-org"]
+        assert seen_on(world.email) == {"photo-bob-carol", "photo-org"}
+        assert uuids(world.email.entity_events(world.carol, seen=False, mark_seen=True)) == ["product-dave"]
+        assert seen_on(world.email) == {"photo-bob-carol", "photo-org", "product-dave"}
+
+    def test_events_targets_marks_only_events_with_targets(self, world):
+        pairs = world.newsfeed.events_targets(mark_seen=True, end_time=day(4))
+        assert named(pairs) == [
+            ("photo-erin", ["Alice"]),
+            ("photo-org", ["Alice"]),
+            ("photo-team-a", ["Alice"]),
+            ("photo-alice", ["Alice"]),
+        ]
+        assert seen_on(world.newsfeed) == {"photo-erin", "photo-org", "photo-team-a", "photo-alice"}
+        # photo-erin has no target on email: it is neither returned nor marked.
+        assert named(world.email.events_targets(seen=False, mark_seen=True)) == [
+            pair for pair in EMAIL_TARGETS if pair[0] != "photo-bob-carol"
+        ]
+        assert seen_on(world.email) == {uuid for uuid, _ in EMAIL_TARGETS}
+        assert world.email.events_targets(seen=False, mark_seen=True) == []
+
+    def test_nothing_to_mark(self, world):
+        assert list(world.email.events(actor=world.erin, mark_seen=True)) == []
+        assert world.email.events_targets(actor=world.erin, mark_seen=True) == []
+        assert seen_on(world.email) == {"photo-bob-carol"}
+
+
+def build_scaled_world(source_group, size: int) -> tuple[Medium, Entity]:
+    """``size`` users in two teams under one Org, individual and group subscriptions with and
+    without only-following, an unsubscription, and ``4 * size`` events with one or two actors."""
+    org = make_entity(f"Org {size}", kind="org")
+    teams = [make_entity(f"Team {size}-{n}", kind="team", supers=(org,)) for n in range(2)]
+    users = [make_entity(f"User {size}-{n}", supers=(teams[n % 2], org)) for n in range(size)]
+    user = entity_kind("user")
+    photo = Source.objects.create(group=source_group, name=f"photo-{size}", display_name="Photo")
+    product = Source.objects.create(group=source_group, name=f"product-{size}", display_name="Product")
+    medium = Medium.objects.create(name=f"email-{size}", display_name="Email")
+    Medium.objects.filter(pk=medium.pk).update(time_created=BASE)
+    medium.refresh_from_db()
+    for team in teams:
+        Subscription.objects.create(medium=medium, source=photo, entity=team, sub_entity_kind=user)
+    Subscription.objects.create(
+        medium=medium, source=product, entity=org, sub_entity_kind=user, only_following=False
+    )
+    Subscription.objects.create(medium=medium, source=photo, entity=users[0])
+    Unsubscription.objects.create(medium=medium, source=product, entity=users[1])
+    Event.objects.create_events(
+        {
+            "source": photo if n % 3 else product,
+            "actors": [users[n % size], users[(n * 7) % size]] if n % 2 else [teams[n % 4 // 2], users[0]],
+            "time": day(1 + n / 100),
+        }
+        for n in range(4 * size)
+    )
+    every_fifth = list(Event.objects.filter(source__in=[photo, product]).values_list("pk", flat=True))[::5]
+    Event.objects.filter(pk__in=every_fifth).mark_seen(medium)
+    return medium, users[0]
+
+
+class TestQueryCounts:
+    """The number of queries does not depend on the size of the world (default following rule)."""
+
+    @pytest.mark.parametrize(
+        ("call", "queries"),
+        [
+            (lambda medium, user: list(medium.events()), 1),
+            (lambda medium, user: list(medium.events(seen=False, actor=user, start_time=BASE)), 1),
+            (lambda medium, user: list(medium.entity_events(user)), 1),
+            (lambda medium, user: list(medium.entity_events(user, seen=True, include_expired=True)), 1),
+            (lambda medium, user: medium.events_targets(), 7),
+            (lambda medium, user: medium.events_targets(seen=False, entity_kind=user.entity_kind_id), 7),
+        ],
+    )
+    def test_constant(self, source_group, django_assert_num_queries, call, queries):
+        small = build_scaled_world(source_group, 3)
+        large = build_scaled_world(source_group, 30)
+        for medium, user in (small, large):
+            with django_assert_num_queries(queries):
+                result = call(medium, user)
+            assert result
+
+    @pytest.mark.parametrize(
+        ("call", "queries"),
+        [
+            (lambda medium, user: medium.events(mark_seen=True), 3),
+            (lambda medium, user: medium.entity_events(user, seen=False, mark_seen=True), 4),
+            (lambda medium, user: medium.events_targets(mark_seen=True), 9),
+            (lambda medium, user: medium.events_targets(seen=False, mark_seen=True), 10),
+        ],
+    )
+    def test_constant_when_marking(self, source_group, django_assert_num_queries, call, queries):
+        from django.db import connection
+
+        # The transaction of the marking call adds a savepoint and its release inside the test's
+        # transaction; a caller outside a transaction runs BEGIN / COMMIT instead.
+        for medium, user in (build_scaled_world(source_group, 3), build_scaled_world(source_group, 30)):
+            with django_assert_num_queries(queries + 2 * connection.features.uses_savepoints):
+                result = call(medium, user)
+            assert len(result) > 0
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+class TestConcurrentClaims:
+    """``seen=False, mark_seen=True`` is a claim: two workers with their own connections, claiming
+    while a producer adds events, never receive the same event and lose none."""
+
+    def test_two_workers_never_get_the_same_event(self, source_group, alice):
+        import threading
+
+        from django.db import connection
+
+        photo = Source.objects.create(group=source_group, name="photo-tag", display_name="Photo")
+        medium = Medium.objects.create(name="email", display_name="Email")
+        Subscription.objects.create(medium=medium, source=photo, entity=alice, only_following=False)
+        batches, batch_size = 25, 8
+        producing = threading.Event()
+        producing.set()
+        claimed: dict[str, list[int]] = {"events": [], "events_targets": []}
+        errors: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def produce() -> None:
+            try:
+                start.wait()
+                for _ in range(batches):
+                    Event.objects.create_events([{"source": photo, "actors": [alice]}] * batch_size)
+            except BaseException as error:  # pragma: no cover - reported by the assertion below
+                errors.append(error)
+            finally:
+                producing.clear()
+                connection.close()
+
+        def consume(method: str) -> None:
+            try:
+                start.wait()
+                while True:
+                    more = producing.is_set()
+                    if method == "events":
+                        got = [event.pk for event in medium.events(seen=False, mark_seen=True)]
+                    else:
+                        got = [event.pk for event, _ in medium.events_targets(seen=False, mark_seen=True)]
+                    claimed[method].extend(got)
+                    if not more and not got:
+                        return
+            except BaseException as error:  # pragma: no cover - reported by the assertion below
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=produce),
+            threading.Thread(target=consume, args=("events",)),
+            threading.Thread(target=consume, args=("events_targets",)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        everything = claimed["events"] + claimed["events_targets"]
+        assert len(everything) == len(set(everything)) == batches * batch_size
+        assert set(everything) == set(Event.objects.values_list("pk", flat=True))
+        assert EventSeen.objects.filter(medium=medium).count() == batches * batch_size
