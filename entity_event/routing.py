@@ -528,9 +528,8 @@ class _CustomFollowers:
 
     def reached(self, actors: frozenset[int], route: _SourceRouting) -> frozenset[int]:
         if actors not in self.followers:
-            self.followers[actors] = set(
-                self.medium.followers_of(Entity.all_objects.filter(pk__in=actors)).values_list("pk", flat=True)
-            )
+            followers = self.medium.followers_of(Entity.all_objects.filter(pk__in=actors))
+            self.followers[actors] = set(followers.values_list("pk", flat=True))
         followers = self.followers[actors]
         reached: set[int] = set()
         for subscription in route.following_subscriptions:

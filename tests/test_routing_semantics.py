@@ -116,11 +116,19 @@ class TestEvents:
             (
                 {"include_expired": True},
                 [
-                    "photo-future", "photo-bob-carol", "product-expired", "product-dave", "photo-org",
-                    "photo-team-a", "photo-alice",
+                    "photo-future",
+                    "photo-bob-carol",
+                    "product-expired",
+                    "product-dave",
+                    "photo-org",
+                    "photo-team-a",
+                    "photo-alice",
                 ],
             ),
-            ({"start_time": day(2)}, ["photo-future", "photo-bob-carol", "product-dave", "photo-org", "photo-team-a"]),
+            (
+                {"start_time": day(2)},
+                ["photo-future", "photo-bob-carol", "product-dave", "photo-org", "photo-team-a"],
+            ),
             ({"end_time": day(5)}, ["product-dave", "photo-org", "photo-team-a", "photo-alice"]),
             ({"start_time": day(2), "end_time": day(3)}, ["photo-org", "photo-team-a"]),
             ({"start_time": day(-5)}, ALL_EMAIL),  # never before the medium's creation
@@ -134,7 +142,7 @@ class TestEvents:
             ({"seen": True, "actor": "bob", "start_time": day(7), "end_time": day(7)}, ["photo-bob-carol"]),
             ({"seen": True, "actor": "alice"}, []),
         ],
-    )  # fmt: skip
+    )
     def test_filters(self, world, filters, expected):
         if "actor" in filters:
             filters = {**filters, "actor": getattr(world, filters["actor"])}
@@ -213,21 +221,47 @@ class TestEntityEvents:
     @pytest.mark.parametrize(
         ("entity", "filters", "expected"),
         [
-            ("alice", {"seen": False}, ["photo-future", "product-dave", "photo-org", "photo-team-a", "photo-alice"]),
+            (
+                "alice",
+                {"seen": False},
+                ["photo-future", "product-dave", "photo-org", "photo-team-a", "photo-alice"],
+            ),
             ("bob", {"seen": True}, ["photo-bob-carol"]),
             ("bob", {"seen": False}, ["photo-org", "photo-team-a"]),
-            ("alice", {"include_expired": True},
-             ["photo-future", "product-expired", "product-dave", "photo-org", "photo-team-a", "photo-alice"]),
-            ("carol", {"include_expired": True}, ["photo-bob-carol", "product-expired", "product-dave", "photo-org"]),
+            (
+                "alice",
+                {"include_expired": True},
+                [
+                    "photo-future",
+                    "product-expired",
+                    "product-dave",
+                    "photo-org",
+                    "photo-team-a",
+                    "photo-alice",
+                ],
+            ),
+            (
+                "carol",
+                {"include_expired": True},
+                ["photo-bob-carol", "product-expired", "product-dave", "photo-org"],
+            ),
             ("alice", {"start_time": day(3)}, ["photo-future", "product-dave", "photo-org"]),
             ("alice", {"end_time": day(2)}, ["photo-team-a", "photo-alice"]),
             ("alice", {"actor": "alice"}, ["photo-future", "photo-alice"]),
             ("alice", {"actor": "dave"}, ["product-dave"]),
             ("carol", {"actor": "bob"}, ["photo-bob-carol"]),
-            ("alice", {"actor": "alice", "include_expired": True, "end_time": day(6)}, ["product-expired", "photo-alice"]),
-            ("carol", {"seen": False, "start_time": day(3), "end_time": day(7)}, ["product-dave", "photo-org"]),
+            (
+                "alice",
+                {"actor": "alice", "include_expired": True, "end_time": day(6)},
+                ["product-expired", "photo-alice"],
+            ),
+            (
+                "carol",
+                {"seen": False, "start_time": day(3), "end_time": day(7)},
+                ["product-dave", "photo-org"],
+            ),
         ],
-    )  # fmt: skip
+    )
     def test_filters(self, world, entity, filters, expected):
         if "actor" in filters:
             filters = {**filters, "actor": getattr(world, filters["actor"])}
@@ -278,15 +312,20 @@ class TestEventsTargets:
         [
             ({"seen": True}, [("photo-bob-carol", ["Bob", "Carol"])]),
             ({"seen": False}, [pair for pair in EMAIL_TARGETS if pair[0] != "photo-bob-carol"]),
-            ({"include_expired": True}, [*EMAIL_TARGETS[:2], ("product-expired", ["Alice", "Carol"]), *EMAIL_TARGETS[2:]]),
+            (
+                {"include_expired": True},
+                [*EMAIL_TARGETS[:2], ("product-expired", ["Alice", "Carol"]), *EMAIL_TARGETS[2:]],
+            ),
             ({"start_time": day(3)}, EMAIL_TARGETS[:4]),
             ({"end_time": day(2)}, EMAIL_TARGETS[4:]),
             ({"actor": "carol"}, [("photo-bob-carol", ["Bob", "Carol"])]),
             ({"actor": "dave", "seen": False}, [("product-dave", ["Alice", "Carol"])]),
-            ({"actor": "alice", "include_expired": True, "start_time": day(1), "end_time": day(6)},
-             [("product-expired", ["Alice", "Carol"]), ("photo-alice", ["Alice"])]),
+            (
+                {"actor": "alice", "include_expired": True, "start_time": day(1), "end_time": day(6)},
+                [("product-expired", ["Alice", "Carol"]), ("photo-alice", ["Alice"])],
+            ),
         ],
-    )  # fmt: skip
+    )
     def test_filters(self, world, filters, expected):
         if "actor" in filters:
             filters = {**filters, "actor": getattr(world, filters["actor"])}
@@ -363,6 +402,17 @@ class TestFollowSubEntitiesMedium:
         assert named(custom.events_targets(entity_kind=entity_kind("user"), seen=False, end_time=day(7))) == [
             ("photo-bob-carol", ["Bob", "Carol"]),
             ("photo-alice", ["Alice"]),
+        ]
+
+    def test_events_targets_over_two_sources_with_the_same_actors(self, world, custom):
+        Subscription.objects.create(medium=custom, source=world.product, entity=world.team_a)
+        Event.objects.create_event(
+            uuid="product-alice", source=world.product, actors=[world.alice], time=day(2.5)
+        )
+        assert named(custom.events_targets(start_time=day(1), end_time=day(2.5))) == [
+            ("product-alice", ["Team A"]),
+            ("photo-team-a", ["Team A"]),
+            ("photo-alice", ["Team A", "Alice"]),
         ]
 
     def test_following_methods(self, world, custom):
