@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from entity.models import Entity, EntityKind, EntityRelationship
 
@@ -192,50 +192,31 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
     """Uncorrelated subqueries of event ids having an actor followed (default rule) by a subscribed
     entity of an only-following subscription of the event's source on ``medium``.
 
-    Each piece is a plain ``IN`` subquery that PostgreSQL computes once (hashed subplan) instead of
-    re-running it per event; the nested ``EXISTS`` inside become semi-joins.
+    Each piece is a plain ``IN`` subquery that PostgreSQL computes once (a hashed subplan) rather
+    than once per event. Inside, the subscription side is written as joins in one ``EXISTS``, which
+    PostgreSQL turns into a hash semi-join on (source, actor) instead of a loop per actor row.
     """
-    from entity_event.models import EventActor
+    from entity_event.models import EventActor, Subscription
 
-    following = _following_subscriptions(medium).filter(source_id=OuterRef("event__source_id"))
-    individual = following.filter(sub_entity_kind__isnull=True)
-    group = following.filter(sub_entity_kind__isnull=False)
-    # The subscribed entity is the actor, or a sub-entity of it.
+    following = Subscription.objects.filter(
+        medium_id=medium.pk, only_following=True, source_id=OuterRef("event__source_id")
+    )
+    # Individual subscription of S: the actor is S, or a super-entity of S. Inactive S: nothing.
+    individual = following.filter(sub_entity_kind__isnull=True, entity__is_active=True)
     individual_self = individual.filter(entity_id=OuterRef("entity_id"))
-    individual_super = individual.filter(
-        Exists(
-            EntityRelationship.objects.filter(
-                sub_entity_id=OuterRef("entity_id"), super_entity_id=OuterRef(OuterRef("entity_id"))
-            )
-        )
-    )
-    # The actor is an active sub-entity of the group of the subscribed kind...
+    individual_super = individual.filter(entity__super_relationships__super_entity_id=OuterRef("entity_id"))
+    # Group subscription (G, K): the actor is an active sub-entity of G of kind K...
+    group = following.filter(sub_entity_kind__isnull=False)
     group_member = group.filter(
-        Exists(
-            EntityRelationship.objects.filter(
-                super_entity_id=OuterRef("entity_id"),
-                sub_entity_id=OuterRef(OuterRef("entity_id")),
-                sub_entity__entity_kind_id=OuterRef("sub_entity_kind_id"),
-                sub_entity__is_active=True,
-            )
-        )
+        entity__sub_relationships__sub_entity_id=OuterRef("entity_id"),
+        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
+        entity__sub_relationships__sub_entity__is_active=True,
     )
-    # ... or a super-entity of such a sub-entity.
+    # ... or a super-entity of such a sub-entity (one filter() call: the same joined rows).
     group_super = group.filter(
-        Exists(
-            EntityRelationship.objects.filter(
-                super_entity_id=OuterRef(OuterRef("entity_id")),
-                sub_entity__entity_kind_id=OuterRef("sub_entity_kind_id"),
-                sub_entity__is_active=True,
-            ).filter(
-                Exists(
-                    EntityRelationship.objects.filter(
-                        sub_entity_id=OuterRef("sub_entity_id"),
-                        super_entity_id=OuterRef(OuterRef("entity_id")),
-                    )
-                )
-            )
-        )
+        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
+        entity__sub_relationships__sub_entity__is_active=True,
+        entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
     )
     return [
         EventActor.objects.filter(Exists(condition)).values("event_id")
@@ -405,13 +386,17 @@ def events_targets(medium: Medium, entity_kind: Any, filters: EventFilters) -> l
             if targets is None:
                 targets = route.everyone
                 if route.following and event_actors:
-                    targets = targets | followers.reached(event_actors, route)
+                    # Keep the shared set object when following adds nobody new to it.
+                    extra = followers.reached(event_actors, route) - route.everyone
+                    if extra:
+                        targets = targets | extra
                 target_ids_cache[key] = targets
             if targets:
                 pending.append((event, targets))
 
         # all_objects: an entity deactivated since the queries above still has its row.
-        entities = Entity.all_objects.in_bulk({t for _, targets in pending for t in targets})
+        distinct_sets = {id(targets): targets for _, targets in pending}.values()
+        entities = Entity.all_objects.in_bulk(set().union(*distinct_sets))
         lists: dict[frozenset[int], list[Entity]] = {}
         result = []
         for event, targets in pending:

@@ -347,6 +347,19 @@ class TestEventsTargets:
         by_uuid = {event.uuid: targets for event, targets in pairs.items()}
         assert by_uuid["product-2"] is by_uuid["product-dave"]
 
+    def test_a_target_of_two_subscriptions_appears_once(self, world):
+        Subscription.objects.create(
+            medium=world.newsfeed,
+            source=world.photo,
+            entity=world.team_a,
+            sub_entity_kind=entity_kind("user"),
+        )
+        assert named(world.newsfeed.events_targets(end_time=day(3))) == [
+            ("photo-org", ["Alice", "Bob"]),
+            ("photo-team-a", ["Alice", "Bob"]),
+            ("photo-alice", ["Alice"]),
+        ]
+
     def test_inactive_group_member_is_never_a_target(self, world):
         Subscription.objects.create(
             medium=world.newsfeed, source=world.comment, entity=world.team_a,
