@@ -241,6 +241,8 @@ class EventActor(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "entity"], name="entity_event_eventactor_unique"),
         ]
+        # "The events of these actors" (routing) reads (entity, event) from the index alone.
+        indexes = [models.Index(fields=["entity", "event"], name="entity_event_actor_ent_evt")]
 
     def __str__(self) -> str:
         return f"{self.entity} in {self.event}"

@@ -495,10 +495,12 @@ class _DefaultFollowers:
                 self.subs[super_id].add(sub_id)
 
     def reached(self, actors: frozenset[int], route: _SourceRouting) -> frozenset[int]:
-        followers = set(actors)
+        reached = route.following.intersection(actors)
         for actor in actors:
-            followers |= self.subs.get(actor, set())
-        return route.following & followers
+            subs = self.subs.get(actor)
+            if subs:
+                reached |= route.following.intersection(subs)
+        return reached
 
 
 class _CustomFollowers:
