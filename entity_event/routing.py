@@ -261,15 +261,23 @@ def entity_medium_events(medium: Medium, entity: Entity | int, filters: EventFil
 
     entity_id = entity_id_of(entity, "entity")
     events = filtered_events(medium, filters)
-    subscriptions = subset_subscriptions(medium.subscriptions.all(), entity_id).filter(
-        Q(sub_entity_kind__isnull=False) | Q(entity__is_active=True)
-    )
+    subscriptions = subset_subscriptions(medium.subscriptions.all(), entity_id)
     # An inactive entity receives nothing (group subscriptions cover active sub-entities only).
     active = Entity.objects.filter(pk=entity_id).values("pk")
-    followed = medium.followed_by(Entity.all_objects.filter(pk=entity_id))
-    condition = Q(source_id__in=subscriptions.filter(only_following=False).values("source_id")) | Q(
-        source_id__in=subscriptions.filter(only_following=True).values("source_id"),
-        pk__in=EventActor.objects.filter(entity_id__in=entity_ids(followed)).values("event_id"),
+    if uses_default_following(medium):
+        # The entity follows itself and its super-entities: two small IN subqueries that read the
+        # EventActor (entity, event) index, estimated well by the planner.
+        supers = EntityRelationship.objects.filter(sub_entity_id=entity_id).values("super_entity_id")
+        followed_actor = Q(pk__in=EventActor.objects.filter(entity_id=entity_id).values("event_id")) | Q(
+            pk__in=EventActor.objects.filter(entity_id__in=supers).values("event_id")
+        )
+    else:
+        followed = medium.followed_by(Entity.all_objects.filter(pk=entity_id))
+        followed_actor = Q(
+            pk__in=EventActor.objects.filter(entity_id__in=entity_ids(followed)).values("event_id")
+        )
+    condition = Q(source_id__in=subscriptions.filter(only_following=False).values("source_id")) | (
+        Q(source_id__in=subscriptions.filter(only_following=True).values("source_id")) & followed_actor
     )
     unsubscribed = Unsubscription.objects.filter(medium_id=medium.pk, entity_id=entity_id)
     return (
