@@ -372,10 +372,12 @@ def events_targets(medium: Medium, entity_kind: Any, filters: EventFilters) -> l
     with atomic:
         rows = claim(events_query, medium) if filters.claims else list(events_query)
         actors: dict[int, list[int]] = defaultdict(list)
+        following_sources = [source_id for source_id, route in routing.items() if route.following]
         needs_actors = [event.pk for event in rows if routing[event.source_id].following]
         if needs_actors:
+            with_actors = events_query.filter(source_id__in=following_sources)
             for event_id, actor_id in EventActor.objects.filter(
-                event_id__in=_id_subquery(events_query, needs_actors, filters)
+                event_id__in=_id_subquery(with_actors, needs_actors, filters)
             ).values_list("event_id", "entity_id"):
                 actors[event_id].append(actor_id)
         if default_rule:
