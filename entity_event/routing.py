@@ -316,7 +316,9 @@ def claim(events: EventQuerySet, medium: Medium) -> list[Event]:
 
     On PostgreSQL, a row locked and then committed by another worker after our statement started
     is locked by us but its ``EventSeen`` row was invisible to our statement's snapshot: the second
-    query (a new snapshot) sees it. SQLite has no row locks and serialises writers instead.
+    query (a new snapshot) sees it. SQLite has no row locks: its database write lock serialises
+    the claims (a second claimer waits, or gets "database is locked" after the timeout), so an
+    event is never handed out twice there either.
     """
     from entity_event.models import EventSeen
 
