@@ -12,9 +12,11 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from entity.models import Entity, EntityKind
 
+from entity_event import routing
 from entity_event.querysets import EventManager, EventQuerySet, SubscriptionQuerySet
 from entity_event.timestamps import never_expires
 
@@ -97,6 +99,59 @@ class Medium(models.Model):
 
         return render_events(events, self, observing_entity)
 
+    def followed_by(self, entities: Any) -> QuerySet[Entity]:
+        """The entities that ``entities`` follow. By default an entity follows itself and its
+        super-entities. ``entities``: an ``Entity``, an ``Entity`` queryset, or an iterable of
+        entities or ids. Override it, with its inverse ``followers_of``, in a subclass to change
+        what only-following subscriptions deliver; every query method honours the override."""
+        return routing.default_followed_by(entities)
+
+    def followers_of(self, entities: Any) -> QuerySet[Entity]:
+        """The entities that follow ``entities``: by default themselves and their sub-entities.
+        The inverse of ``followed_by``."""
+        return routing.default_followers_of(entities)
+
+    def subset_subscriptions(
+        self, subscriptions: QuerySet[Subscription], entity: Entity | int | None = None
+    ) -> QuerySet[Subscription]:
+        """The ``subscriptions`` that ``entity`` is part of: its individual subscriptions and the
+        group subscriptions over one of its super-entities for its entity kind. Without an entity,
+        ``subscriptions`` unchanged."""
+        return routing.subset_subscriptions(subscriptions, entity)
+
+    def events(self, **event_filters: Any) -> EventQuerySet:
+        """The events any subscription of this medium delivers, newest first, as a lazy queryset
+        (one query). Unsubscriptions do not apply here: they belong to single entities.
+
+        Filters: ``start_time``, ``end_time`` (inclusive), ``seen`` (``True``/``False``/``None``),
+        ``include_expired`` (default ``False``), ``actor`` (an ``Entity`` or id) and
+        ``mark_seen``. Events older than the medium's ``time_created`` are never returned. With
+        ``mark_seen=True`` the query is evaluated, the events are marked seen on this medium and
+        a queryset of exactly those events is returned; with ``seen=False`` too, it is a claim:
+        concurrent callers never receive the same event (DESIGN.md point 6).
+        """
+        filters = routing.parse_filters("events", event_filters)
+        return routing.evaluate(routing.medium_events(self, filters), self, filters)
+
+    def entity_events(self, entity: Entity | int, **event_filters: Any) -> EventQuerySet:
+        """The events ``entity`` receives on this medium through the subscriptions it is part of,
+        minus the sources it unsubscribed from, newest first, as a lazy queryset (one query).
+        Takes the filters of ``events()``."""
+        filters = routing.parse_filters("entity_events", event_filters)
+        return routing.evaluate(routing.entity_medium_events(self, entity, filters), self, filters)
+
+    def events_targets(
+        self, entity_kind: EntityKind | int | None = None, **event_filters: Any
+    ) -> list[tuple[Event, list[Entity]]]:
+        """``[(event, targets)]``: each event with the active entities that receive it on this
+        medium, unsubscriptions applied, ordered by entity id, each at most once; only events with
+        at least one target, newest first. ``entity_kind`` keeps only targets of that kind. Takes
+        the filters of ``events()``; ``mark_seen`` marks exactly the returned events. Runs a
+        constant number of queries with the default following rule; events with identical targets
+        share one list object."""
+        filters = routing.parse_filters("events_targets", event_filters)
+        return routing.events_targets(self, entity_kind, filters)
+
 
 class Subscription(models.Model):
     """An entity, or every sub-entity of a kind under it, receives a source's events on a medium.
@@ -136,6 +191,11 @@ class Subscription(models.Model):
             audience = f"every {self.sub_entity_kind} under {audience}"
         following = " (only following)" if self.only_following else ""
         return f"{audience}: {self.source} on {self.medium}{following}"
+
+    def subscribed_entities(self) -> QuerySet[Entity]:
+        """The entities this subscription covers: its entity for an individual subscription, the
+        active sub-entities of ``sub_entity_kind`` under it for a group subscription."""
+        return routing.subscribed_entities(self)
 
 
 class Unsubscription(models.Model):
@@ -219,6 +279,8 @@ class EventActor(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "entity"], name="entity_event_eventactor_unique"),
         ]
+        # "The events of these actors" (routing) reads (entity, event) from the index alone.
+        indexes = [models.Index(fields=["entity", "event"], name="entity_event_actor_ent_evt")]
 
     def __str__(self) -> str:
         return f"{self.entity} in {self.event}"

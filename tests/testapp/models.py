@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+from entity.models import Entity, EntityRelationship
+
+from entity_event.models import Medium
 
 
 class Team(models.Model):
@@ -28,3 +32,24 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class FollowSubEntitiesMedium(Medium):
+    """The 0.7 docs' example of a custom following rule: entities follow themselves and their
+    sub-entities (the opposite of the default). Copied from the docs, with the missing imports."""
+
+    def followers_of(self, entities):
+        if isinstance(entities, Entity):
+            entities = Entity.objects.filter(id=entities.id)
+        super_entities = EntityRelationship.objects.filter(sub_entity__in=entities).values_list(
+            "super_entity"
+        )
+        followed_by = Entity.objects.filter(Q(id__in=entities) | Q(id__in=super_entities))
+        return followed_by
+
+    def followed_by(self, entities):
+        if isinstance(entities, Entity):
+            entities = Entity.objects.filter(id=entities.id)
+        sub_entities = EntityRelationship.objects.filter(super_entity__in=entities).values_list("sub_entity")
+        followers_of = Entity.objects.filter(Q(id__in=entities) | Q(id__in=sub_entities))
+        return followers_of

@@ -1,0 +1,734 @@
+"""Who receives which event: ``events``, ``entity_events`` and ``events_targets`` on a small,
+hand-built world whose expected results are written out literally (by uuid and entity name).
+
+The world (relationships are flattened, as django-entity stores them)::
+
+    Org (org) ── Team A (team) ── Alice, Bob, Erin (inactive)
+              └─ Team B (team) ── Bob, Carol
+              └─ Dave (directly under Org)
+
+Email subscriptions:
+    photo-tag    group: users under Org, only following
+    photo-tag    individual: Team B, only following
+    new-product  group: users under Team A, not only following
+    new-product  individual: Carol, not only following
+    Bob unsubscribed from new-product on email.
+Newsfeed: photo-tag, individual Alice, not only following.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+from entity.models import Entity
+
+from entity_event.models import Event, EventSeen, Medium, Source, Subscription, Unsubscription
+from tests.entities import entity_kind, make_entity
+from tests.testapp.models import FollowSubEntitiesMedium
+
+pytestmark = pytest.mark.django_db
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def day(n: float) -> datetime:
+    return BASE + timedelta(days=n)
+
+
+@pytest.fixture
+def world(source_group) -> SimpleNamespace:
+    w = SimpleNamespace()
+    w.org = make_entity("Org", kind="org")
+    w.team_a = make_entity("Team A", kind="team", supers=(w.org,))
+    w.team_b = make_entity("Team B", kind="team", supers=(w.org,))
+    w.alice = make_entity("Alice", supers=(w.team_a, w.org))
+    w.bob = make_entity("Bob", supers=(w.team_a, w.team_b, w.org))
+    w.carol = make_entity("Carol", supers=(w.team_b, w.org))
+    w.dave = make_entity("Dave", supers=(w.org,))
+    w.erin = make_entity("Erin", supers=(w.team_a, w.org), is_active=False)
+    user = entity_kind("user")
+
+    w.photo = Source.objects.create(group=source_group, name="photo-tag", display_name="Photo Tag")
+    w.product = Source.objects.create(group=source_group, name="new-product", display_name="New Product")
+    w.comment = Source.objects.create(group=source_group, name="comment", display_name="Comment")
+    w.email = Medium.objects.create(name="email", display_name="Email")
+    w.newsfeed = Medium.objects.create(name="newsfeed", display_name="NewsFeed")
+    Medium.objects.update(time_created=BASE)
+    w.email.refresh_from_db()
+    w.newsfeed.refresh_from_db()
+
+    Subscription.objects.create(medium=w.email, source=w.photo, entity=w.org, sub_entity_kind=user)
+    Subscription.objects.create(medium=w.email, source=w.photo, entity=w.team_b)
+    Subscription.objects.create(
+        medium=w.email, source=w.product, entity=w.team_a, sub_entity_kind=user, only_following=False
+    )
+    Subscription.objects.create(medium=w.email, source=w.product, entity=w.carol, only_following=False)
+    Unsubscription.objects.create(medium=w.email, source=w.product, entity=w.bob)
+    Subscription.objects.create(medium=w.newsfeed, source=w.photo, entity=w.alice, only_following=False)
+
+    def event(uuid, source, actors, time, **kwargs):
+        return Event.objects.create_event(uuid=uuid, source=source, actors=actors, time=time, **kwargs)
+
+    event("photo-alice", w.photo, [w.alice], day(1))
+    event("photo-team-a", w.photo, [w.team_a], day(2))
+    event("photo-org", w.photo, [w.org], day(3))
+    event("photo-erin", w.photo, [w.erin], day(4))
+    event("product-dave", w.product, [w.dave], day(5))
+    event("product-expired", w.product, [w.alice], day(6), time_expires=day(6.5))
+    seen = event("photo-bob-carol", w.photo, [w.bob, w.carol], day(7))
+    event("photo-before-medium", w.photo, [w.alice], day(-1))
+    event("photo-future", w.photo, [w.alice], timezone.now() + timedelta(days=1))
+    event("comment-alice", w.comment, [w.alice], day(8))
+    EventSeen.objects.create(event=seen, medium=w.email)
+    return w
+
+
+def uuids(events) -> list[str]:
+    return [event.uuid for event in events]
+
+
+def named(pairs) -> list[tuple[str, list[str]]]:
+    return [(event.uuid, [target.display_name for target in targets]) for event, targets in pairs]
+
+
+ALL_EMAIL = ["photo-future", "photo-bob-carol", "product-dave", "photo-org", "photo-team-a", "photo-alice"]
+
+
+class TestEvents:
+    def test_default(self, world):
+        assert uuids(world.email.events()) == ALL_EMAIL
+
+    def test_other_medium_sees_its_own_subscriptions(self, world):
+        # Not only following: every photo event since the medium was created, any actor.
+        assert uuids(world.newsfeed.events()) == [
+            "photo-future", "photo-bob-carol", "photo-erin", "photo-org", "photo-team-a", "photo-alice",
+        ]  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({"seen": True}, ["photo-bob-carol"]),
+            ({"seen": False}, ["photo-future", "product-dave", "photo-org", "photo-team-a", "photo-alice"]),
+            ({"seen": None}, ALL_EMAIL),
+            (
+                {"include_expired": True},
+                [
+                    "photo-future",
+                    "photo-bob-carol",
+                    "product-expired",
+                    "product-dave",
+                    "photo-org",
+                    "photo-team-a",
+                    "photo-alice",
+                ],
+            ),
+            (
+                {"start_time": day(2)},
+                ["photo-future", "photo-bob-carol", "product-dave", "photo-org", "photo-team-a"],
+            ),
+            ({"end_time": day(5)}, ["product-dave", "photo-org", "photo-team-a", "photo-alice"]),
+            ({"start_time": day(2), "end_time": day(3)}, ["photo-org", "photo-team-a"]),
+            ({"start_time": day(-5)}, ALL_EMAIL),  # never before the medium's creation
+            ({"actor": "alice"}, ["photo-future", "photo-alice"]),
+            ({"actor": "team_a"}, ["photo-team-a"]),
+            ({"actor": "carol"}, ["photo-bob-carol"]),
+            ({"actor": "erin"}, []),
+            ({"actor": "dave", "include_expired": True}, ["product-dave"]),
+            ({"actor": "alice", "include_expired": True}, ["photo-future", "product-expired", "photo-alice"]),
+            ({"seen": False, "end_time": day(6), "start_time": day(3)}, ["product-dave", "photo-org"]),
+            ({"seen": True, "actor": "bob", "start_time": day(7), "end_time": day(7)}, ["photo-bob-carol"]),
+            ({"seen": True, "actor": "alice"}, []),
+        ],
+    )
+    def test_filters(self, world, filters, expected):
+        if "actor" in filters:
+            filters = {**filters, "actor": getattr(world, filters["actor"])}
+        assert uuids(world.email.events(**filters)) == expected
+
+    def test_actor_as_id(self, world):
+        assert uuids(world.email.events(actor=world.alice.pk)) == ["photo-future", "photo-alice"]
+
+    def test_no_duplicates_and_the_queryset_is_lazy_sliceable_countable(
+        self, world, django_assert_num_queries
+    ):
+        with django_assert_num_queries(0):
+            events = world.email.events()
+        with django_assert_num_queries(1):
+            assert events.count() == 6
+        assert uuids(events[1:3]) == ["photo-bob-carol", "product-dave"]
+        assert uuids(events.filter(source=world.product)) == ["product-dave"]
+        assert hasattr(events, "mark_seen")
+
+    def test_medium_without_subscriptions(self, world):
+        empty = Medium.objects.create(name="empty", display_name="Empty")
+        assert list(empty.events()) == []
+        assert empty.events_targets() == []
+
+    def test_unsubscriptions_do_not_apply(self, world):
+        Unsubscription.objects.create(medium=world.email, source=world.photo, entity=world.alice)
+        assert uuids(world.email.events()) == ALL_EMAIL
+
+    def test_inactive_individual_subscriber_reaches_nothing(self, world):
+        Subscription.objects.create(medium=world.newsfeed, source=world.comment, entity=world.erin)
+        Subscription.objects.create(
+            medium=world.newsfeed, source=world.product, entity=world.erin, only_following=False
+        )
+        assert "comment-alice" not in uuids(world.newsfeed.events())
+        assert "product-dave" not in uuids(world.newsfeed.events())
+
+    def test_individual_subscription_follows_super_entities(self, world):
+        Subscription.objects.create(medium=world.newsfeed, source=world.comment, entity=world.bob)
+        Event.objects.create_event(
+            uuid="comment-team-b", source=world.comment, actors=[world.team_b], time=day(9)
+        )
+        Event.objects.create_event(
+            uuid="comment-carol", source=world.comment, actors=[world.carol], time=day(9)
+        )
+        Event.objects.create_event(uuid="comment-bob", source=world.comment, actors=[world.bob], time=day(10))
+        assert uuids(world.newsfeed.events(start_time=day(8), end_time=day(10))) == [
+            "comment-bob",
+            "comment-team-b",
+        ]
+
+
+class TestEntityEvents:
+    @pytest.mark.parametrize(
+        ("entity", "expected"),
+        [
+            ("alice", ["photo-future", "product-dave", "photo-org", "photo-team-a", "photo-alice"]),
+            ("bob", ["photo-bob-carol", "photo-org", "photo-team-a"]),  # unsubscribed from products
+            ("carol", ["photo-bob-carol", "product-dave", "photo-org"]),
+            ("dave", ["photo-org"]),
+            ("team_b", ["photo-org"]),
+            ("erin", []),  # inactive
+            ("org", []),  # no subscription covers Org itself
+            ("team_a", []),
+        ],
+    )
+    def test_default(self, world, entity, expected):
+        assert uuids(world.email.entity_events(getattr(world, entity))) == expected
+
+    def test_entity_as_id_and_other_medium(self, world):
+        assert uuids(world.email.entity_events(world.dave.pk)) == ["photo-org"]
+        assert uuids(world.newsfeed.entity_events(world.alice)) == [
+            "photo-future", "photo-bob-carol", "photo-erin", "photo-org", "photo-team-a", "photo-alice",
+        ]  # fmt: skip
+        assert uuids(world.newsfeed.entity_events(world.bob)) == []
+
+    @pytest.mark.parametrize(
+        ("entity", "filters", "expected"),
+        [
+            (
+                "alice",
+                {"seen": False},
+                ["photo-future", "product-dave", "photo-org", "photo-team-a", "photo-alice"],
+            ),
+            ("bob", {"seen": True}, ["photo-bob-carol"]),
+            ("bob", {"seen": False}, ["photo-org", "photo-team-a"]),
+            (
+                "alice",
+                {"include_expired": True},
+                [
+                    "photo-future",
+                    "product-expired",
+                    "product-dave",
+                    "photo-org",
+                    "photo-team-a",
+                    "photo-alice",
+                ],
+            ),
+            (
+                "carol",
+                {"include_expired": True},
+                ["photo-bob-carol", "product-expired", "product-dave", "photo-org"],
+            ),
+            ("alice", {"start_time": day(3)}, ["photo-future", "product-dave", "photo-org"]),
+            ("alice", {"end_time": day(2)}, ["photo-team-a", "photo-alice"]),
+            ("alice", {"actor": "alice"}, ["photo-future", "photo-alice"]),
+            ("alice", {"actor": "dave"}, ["product-dave"]),
+            ("carol", {"actor": "bob"}, ["photo-bob-carol"]),
+            (
+                "alice",
+                {"actor": "alice", "include_expired": True, "end_time": day(6)},
+                ["product-expired", "photo-alice"],
+            ),
+            (
+                "carol",
+                {"seen": False, "start_time": day(3), "end_time": day(7)},
+                ["product-dave", "photo-org"],
+            ),
+        ],
+    )
+    def test_filters(self, world, entity, filters, expected):
+        if "actor" in filters:
+            filters = {**filters, "actor": getattr(world, filters["actor"])}
+        assert uuids(world.email.entity_events(getattr(world, entity), **filters)) == expected
+
+    def test_unsubscription_is_per_medium_and_source(self, world):
+        Unsubscription.objects.create(medium=world.email, source=world.photo, entity=world.alice)
+        assert uuids(world.email.entity_events(world.alice)) == ["product-dave"]
+        assert len(world.newsfeed.entity_events(world.alice)) == 6
+
+    def test_one_query_lazy(self, world, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            events = world.email.entity_events(world.alice)
+        with django_assert_num_queries(1):
+            assert len(events) == 5
+
+
+EMAIL_TARGETS = [
+    ("photo-future", ["Alice"]),
+    ("photo-bob-carol", ["Bob", "Carol"]),
+    ("product-dave", ["Alice", "Carol"]),
+    ("photo-org", ["Team B", "Alice", "Bob", "Carol", "Dave"]),
+    ("photo-team-a", ["Alice", "Bob"]),
+    ("photo-alice", ["Alice"]),
+]
+
+
+class TestEventsTargets:
+    def test_default(self, world):
+        assert named(world.email.events_targets()) == EMAIL_TARGETS
+
+    def test_targets_are_entities_ordered_by_id(self, world):
+        pairs = world.email.events_targets()
+        for _, targets in pairs:
+            assert all(isinstance(target, Entity) for target in targets)
+            assert [target.pk for target in targets] == sorted({target.pk for target in targets})
+
+    def test_entity_kind(self, world):
+        user_targets = [(uuid, [n for n in names if n != "Team B"]) for uuid, names in EMAIL_TARGETS]
+        assert named(world.email.events_targets(entity_kind=entity_kind("user"))) == user_targets
+        assert named(world.email.events_targets(entity_kind=entity_kind("team").pk)) == [
+            ("photo-org", ["Team B"])
+        ]
+        assert named(world.email.events_targets(entity_kind=entity_kind("org"))) == []
+
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({"seen": True}, [("photo-bob-carol", ["Bob", "Carol"])]),
+            ({"seen": False}, [pair for pair in EMAIL_TARGETS if pair[0] != "photo-bob-carol"]),
+            (
+                {"include_expired": True},
+                [*EMAIL_TARGETS[:2], ("product-expired", ["Alice", "Carol"]), *EMAIL_TARGETS[2:]],
+            ),
+            ({"start_time": day(3)}, EMAIL_TARGETS[:4]),
+            ({"end_time": day(2)}, EMAIL_TARGETS[4:]),
+            ({"actor": "carol"}, [("photo-bob-carol", ["Bob", "Carol"])]),
+            ({"actor": "dave", "seen": False}, [("product-dave", ["Alice", "Carol"])]),
+            (
+                {"actor": "alice", "include_expired": True, "start_time": day(1), "end_time": day(6)},
+                [("product-expired", ["Alice", "Carol"]), ("photo-alice", ["Alice"])],
+            ),
+        ],
+    )
+    def test_filters(self, world, filters, expected):
+        if "actor" in filters:
+            filters = {**filters, "actor": getattr(world, filters["actor"])}
+        assert named(world.email.events_targets(**filters)) == expected
+
+    def test_newsfeed(self, world):
+        assert named(world.newsfeed.events_targets(start_time=day(4), end_time=day(7))) == [
+            ("photo-bob-carol", ["Alice"]),
+            ("photo-erin", ["Alice"]),
+        ]
+
+    def test_unsubscribed_everyone_means_no_event(self, world):
+        Unsubscription.objects.create(medium=world.newsfeed, source=world.photo, entity=world.alice)
+        assert world.newsfeed.events_targets() == []
+
+    def test_same_target_set_shares_one_list(self, world):
+        Event.objects.create_event(uuid="product-2", source=world.product, actors=[world.bob], time=day(5.5))
+        pairs = dict(world.email.events_targets())
+        by_uuid = {event.uuid: targets for event, targets in pairs.items()}
+        assert by_uuid["product-2"] is by_uuid["product-dave"]
+
+    def test_a_target_of_two_subscriptions_appears_once(self, world):
+        Subscription.objects.create(
+            medium=world.newsfeed,
+            source=world.photo,
+            entity=world.team_a,
+            sub_entity_kind=entity_kind("user"),
+        )
+        assert named(world.newsfeed.events_targets(end_time=day(3))) == [
+            ("photo-org", ["Alice", "Bob"]),
+            ("photo-team-a", ["Alice", "Bob"]),
+            ("photo-alice", ["Alice"]),
+        ]
+
+    def test_inactive_group_member_is_never_a_target(self, world):
+        Subscription.objects.create(
+            medium=world.newsfeed, source=world.comment, entity=world.team_a,
+            sub_entity_kind=entity_kind("user"), only_following=False,
+        )  # fmt: skip
+        assert named(world.newsfeed.events_targets(start_time=day(8), end_time=day(8))) == [
+            ("comment-alice", ["Alice", "Bob"])
+        ]
+
+
+class TestFollowSubEntitiesMedium:
+    """The 0.7 docs' example: entities follow themselves and their sub-entities."""
+
+    @pytest.fixture
+    def custom(self, world) -> FollowSubEntitiesMedium:
+        medium = FollowSubEntitiesMedium.objects.create(name="follow-subs", display_name="Follow subs")
+        Medium.objects.filter(pk=medium.pk).update(time_created=BASE)
+        medium.refresh_from_db()
+        Subscription.objects.create(
+            medium=medium, source=world.photo, entity=world.org, sub_entity_kind=entity_kind("user")
+        )
+        Subscription.objects.create(medium=medium, source=world.photo, entity=world.team_a)
+        return medium
+
+    def test_events(self, world, custom):
+        # The default rule gives photo-org too. The docs' followed_by goes through the manager of
+        # active entities, so Team A does not follow the inactive Erin: no photo-erin.
+        assert uuids(custom.events()) == ["photo-future", "photo-bob-carol", "photo-team-a", "photo-alice"]
+        assert uuids(Medium.objects.get(pk=custom.pk).events()) == [
+            "photo-future", "photo-bob-carol", "photo-org", "photo-team-a", "photo-alice",
+        ]  # fmt: skip
+
+    def test_entity_events(self, world, custom):
+        assert uuids(custom.entity_events(world.alice)) == ["photo-future", "photo-alice"]
+        assert uuids(custom.entity_events(world.team_a)) == [
+            "photo-future", "photo-bob-carol", "photo-team-a", "photo-alice",
+        ]  # fmt: skip
+        assert uuids(Medium.objects.get(pk=custom.pk).entity_events(world.alice)) == [
+            "photo-future", "photo-org", "photo-team-a", "photo-alice",
+        ]  # fmt: skip
+
+    def test_events_targets(self, world, custom):
+        # The docs' followers_of(Erin) is Erin's active self and super-entities (Team A, Org), so
+        # photo-erin reaches Team A here although followed_by(Team A) leaves out inactive Erin:
+        # the query methods follow the override as written.
+        assert named(custom.events_targets()) == [
+            ("photo-future", ["Team A", "Alice"]),
+            ("photo-bob-carol", ["Team A", "Bob", "Carol"]),
+            ("photo-erin", ["Team A"]),
+            ("photo-team-a", ["Team A"]),
+            ("photo-alice", ["Team A", "Alice"]),
+        ]
+        assert named(custom.events_targets(entity_kind=entity_kind("user"), seen=False, end_time=day(7))) == [
+            ("photo-bob-carol", ["Bob", "Carol"]),
+            ("photo-alice", ["Alice"]),
+        ]
+
+    def test_events_targets_over_two_sources_with_the_same_actors(self, world, custom):
+        Subscription.objects.create(medium=custom, source=world.product, entity=world.team_a)
+        Event.objects.create_event(
+            uuid="product-alice", source=world.product, actors=[world.alice], time=day(2.5)
+        )
+        assert named(custom.events_targets(start_time=day(1), end_time=day(2.5))) == [
+            ("product-alice", ["Team A"]),
+            ("photo-team-a", ["Team A"]),
+            ("photo-alice", ["Team A", "Alice"]),
+        ]
+
+    def test_following_methods(self, world, custom):
+        assert set(custom.followed_by(world.team_a)) == {world.team_a, world.alice, world.bob}
+        assert set(custom.followers_of(world.alice)) == {world.alice, world.team_a, world.org}
+
+
+class TestFollowing:
+    def test_followed_by_accepts_entity_queryset_list_and_ids(self, world):
+        medium = world.email
+        assert set(medium.followed_by(world.alice)) == {world.alice, world.team_a, world.org}
+        assert set(medium.followed_by(Entity.objects.filter(pk__in=[world.carol.pk, world.dave.pk]))) == {
+            world.carol, world.dave, world.team_b, world.org,
+        }  # fmt: skip
+        assert set(medium.followed_by([world.dave, world.team_a.pk])) == {world.dave, world.team_a, world.org}
+        assert set(medium.followed_by(world.dave.pk)) == {world.dave, world.org}
+
+    def test_followers_of(self, world):
+        assert set(world.email.followers_of(world.team_b)) == {world.team_b, world.bob, world.carol}
+        assert set(world.email.followers_of([world.alice])) == {world.alice}
+        # Inactive entities are never returned.
+        assert set(world.email.followers_of(world.team_a)) == {world.team_a, world.alice, world.bob}
+
+    @pytest.mark.parametrize("bad", ["alice", 1.5, None, True, [object()], Source.objects.none()])
+    def test_bad_entities(self, world, bad):
+        with pytest.raises(TypeError, match="entities"):
+            world.email.followed_by(bad)
+
+    def test_unsaved_entity(self, world):
+        with pytest.raises(ValueError, match="not saved"):
+            world.email.followers_of(Entity(display_name="x"))
+
+
+class TestSubscriptions:
+    def test_subscribed_entities(self, world):
+        group = Subscription.objects.get(
+            medium=world.email, source=world.photo, sub_entity_kind__isnull=False
+        )
+        assert set(group.subscribed_entities()) == {world.alice, world.bob, world.carol, world.dave}
+        individual = Subscription.objects.get(
+            medium=world.email, source=world.photo, sub_entity_kind__isnull=True
+        )
+        assert list(individual.subscribed_entities()) == [world.team_b]
+        teams = Subscription.objects.create(
+            medium=world.newsfeed, source=world.photo, entity=world.org, sub_entity_kind=entity_kind("team")
+        )
+        assert set(teams.subscribed_entities()) == {world.team_a, world.team_b}
+
+    def test_subset_subscriptions(self, world):
+        subscriptions = Subscription.objects.filter(medium=world.email)
+        described = {
+            name: sorted(
+                (s.source.name, s.entity.display_name)
+                for s in world.email.subset_subscriptions(subscriptions, getattr(world, name))
+            )
+            for name in ("alice", "bob", "carol", "dave", "team_b", "org")
+        }
+        assert described == {
+            "alice": [("new-product", "Team A"), ("photo-tag", "Org")],
+            "bob": [("new-product", "Team A"), ("photo-tag", "Org")],  # unsubscriptions are not applied here
+            "carol": [("new-product", "Carol"), ("photo-tag", "Org")],
+            "dave": [("photo-tag", "Org")],
+            "team_b": [("photo-tag", "Team B")],
+            "org": [],
+        }
+        assert world.email.subset_subscriptions(subscriptions) is subscriptions
+        assert world.email.subset_subscriptions(subscriptions, world.dave.pk).count() == 1
+
+
+class TestArguments:
+    @pytest.mark.parametrize(
+        ("filters", "argument"),
+        [
+            ({"start_time": "2026-01-01"}, "start_time"),
+            ({"end_time": 5}, "end_time"),
+            ({"seen": 0}, "seen"),
+            ({"seen": "no"}, "seen"),
+            ({"include_expired": None}, "include_expired"),
+            ({"mark_seen": 1}, "mark_seen"),
+            ({"actor": "alice"}, "actor"),
+            ({"actor": True}, "actor"),
+            ({"colour": "red"}, "colour"),
+        ],
+    )
+    def test_wrong_filters_name_the_argument(self, world, filters, argument):
+        for call in (
+            lambda: world.email.events(**filters),
+            lambda: world.email.entity_events(world.alice, **filters),
+            lambda: world.email.events_targets(**filters),
+        ):
+            with pytest.raises(TypeError, match=argument):
+                call()
+        assert EventSeen.objects.count() == 1
+
+    def test_unsaved_actor(self, world):
+        with pytest.raises(ValueError, match="actor"):
+            world.email.events(actor=Entity(display_name="x"))
+
+    @pytest.mark.parametrize("entity", [None, "alice", 2.0])
+    def test_entity_events_needs_an_entity(self, world, entity):
+        with pytest.raises(TypeError, match="entity"):
+            world.email.entity_events(entity)
+
+    @pytest.mark.parametrize("kind", ["user", 1.0, True])
+    def test_events_targets_entity_kind(self, world, kind):
+        with pytest.raises(TypeError, match="entity_kind"):
+            world.email.events_targets(entity_kind=kind)
+
+    def test_subset_subscriptions_entity(self, world):
+        with pytest.raises(TypeError, match="entity"):
+            world.email.subset_subscriptions(Subscription.objects.all(), "alice")
+
+
+def seen_on(medium: Medium) -> set[str]:
+    return set(EventSeen.objects.filter(medium=medium).values_list("event__uuid", flat=True))
+
+
+class TestMarkSeen:
+    def test_events_marks_exactly_what_it_returns(self, world, django_assert_num_queries):
+        events = world.email.events(end_time=day(3), mark_seen=True)
+        with django_assert_num_queries(0):
+            assert uuids(events) == ["photo-org", "photo-team-a", "photo-alice"]
+        assert seen_on(world.email) == {"photo-bob-carol", "photo-org", "photo-team-a", "photo-alice"}
+        assert seen_on(world.newsfeed) == set()
+        # A queryset of exactly those events: it does not change when evaluated again.
+        assert uuids(events.all()) == ["photo-org", "photo-team-a", "photo-alice"]
+        assert events.count() == 3
+        assert hasattr(events, "cache_related")
+
+    def test_claiming_unseen_events_twice(self, world):
+        claimed = world.email.events(seen=False, mark_seen=True)
+        assert uuids(claimed) == ["photo-future", "product-dave", "photo-org", "photo-team-a", "photo-alice"]
+        assert uuids(claimed.all()) == uuids(claimed)
+        assert list(world.email.events(seen=False, mark_seen=True)) == []
+        assert list(world.email.events(seen=False)) == []
+
+    def test_seen_true_with_mark_seen_keeps_time_seen(self, world):
+        before = EventSeen.objects.get().time_seen
+        assert uuids(world.email.events(seen=True, mark_seen=True)) == ["photo-bob-carol"]
+        assert EventSeen.objects.get().time_seen == before
+
+    def test_entity_events(self, world):
+        assert uuids(world.email.entity_events(world.dave, mark_seen=True)) == ["photo-org"]
+        assert seen_on(world.email) == {"photo-bob-carol", "photo-org"}
+        assert uuids(world.email.entity_events(world.carol, seen=False, mark_seen=True)) == ["product-dave"]
+        assert seen_on(world.email) == {"photo-bob-carol", "photo-org", "product-dave"}
+
+    def test_events_targets_marks_only_events_with_targets(self, world):
+        pairs = world.newsfeed.events_targets(mark_seen=True, end_time=day(4))
+        assert named(pairs) == [
+            ("photo-erin", ["Alice"]),
+            ("photo-org", ["Alice"]),
+            ("photo-team-a", ["Alice"]),
+            ("photo-alice", ["Alice"]),
+        ]
+        assert seen_on(world.newsfeed) == {"photo-erin", "photo-org", "photo-team-a", "photo-alice"}
+        # photo-erin has no target on email: it is neither returned nor marked.
+        assert named(world.email.events_targets(seen=False, mark_seen=True)) == [
+            pair for pair in EMAIL_TARGETS if pair[0] != "photo-bob-carol"
+        ]
+        assert seen_on(world.email) == {uuid for uuid, _ in EMAIL_TARGETS}
+        assert world.email.events_targets(seen=False, mark_seen=True) == []
+
+    def test_nothing_to_mark(self, world):
+        assert list(world.email.events(actor=world.erin, mark_seen=True)) == []
+        assert world.email.events_targets(actor=world.erin, mark_seen=True) == []
+        assert seen_on(world.email) == {"photo-bob-carol"}
+
+
+def build_scaled_world(source_group, size: int) -> tuple[Medium, Entity]:
+    """``size`` users in two teams under one Org, individual and group subscriptions with and
+    without only-following, an unsubscription, and ``4 * size`` events with one or two actors."""
+    org = make_entity(f"Org {size}", kind="org")
+    teams = [make_entity(f"Team {size}-{n}", kind="team", supers=(org,)) for n in range(2)]
+    users = [make_entity(f"User {size}-{n}", supers=(teams[n % 2], org)) for n in range(size)]
+    user = entity_kind("user")
+    photo = Source.objects.create(group=source_group, name=f"photo-{size}", display_name="Photo")
+    product = Source.objects.create(group=source_group, name=f"product-{size}", display_name="Product")
+    medium = Medium.objects.create(name=f"email-{size}", display_name="Email")
+    Medium.objects.filter(pk=medium.pk).update(time_created=BASE)
+    medium.refresh_from_db()
+    for team in teams:
+        Subscription.objects.create(medium=medium, source=photo, entity=team, sub_entity_kind=user)
+    Subscription.objects.create(
+        medium=medium, source=product, entity=org, sub_entity_kind=user, only_following=False
+    )
+    Subscription.objects.create(medium=medium, source=photo, entity=users[0])
+    Unsubscription.objects.create(medium=medium, source=product, entity=users[1])
+    Event.objects.create_events(
+        {
+            "source": photo if n % 3 else product,
+            "actors": [users[n % size], users[(n * 7) % size]] if n % 2 else [teams[n % 4 // 2], users[0]],
+            "time": day(1 + n / 100),
+        }
+        for n in range(4 * size)
+    )
+    every_fifth = list(Event.objects.filter(source__in=[photo, product]).values_list("pk", flat=True))[::5]
+    Event.objects.filter(pk__in=every_fifth).mark_seen(medium)
+    return medium, users[0]
+
+
+class TestQueryCounts:
+    """The number of queries does not depend on the size of the world (default following rule)."""
+
+    @pytest.mark.parametrize(
+        ("call", "queries"),
+        [
+            (lambda medium, user: list(medium.events()), 1),
+            (lambda medium, user: list(medium.events(seen=False, actor=user, start_time=BASE)), 1),
+            (lambda medium, user: list(medium.entity_events(user)), 1),
+            (lambda medium, user: list(medium.entity_events(user, seen=True, include_expired=True)), 1),
+            (lambda medium, user: medium.events_targets(), 7),
+            (lambda medium, user: medium.events_targets(seen=False, entity_kind=user.entity_kind_id), 7),
+        ],
+    )
+    def test_constant(self, source_group, django_assert_num_queries, call, queries):
+        small = build_scaled_world(source_group, 3)
+        large = build_scaled_world(source_group, 30)
+        for medium, user in (small, large):
+            with django_assert_num_queries(queries):
+                result = call(medium, user)
+            assert result
+
+    @pytest.mark.parametrize(
+        ("call", "queries"),
+        [
+            (lambda medium, user: medium.events(mark_seen=True), 3),
+            (lambda medium, user: medium.entity_events(user, seen=False, mark_seen=True), 4),
+            (lambda medium, user: medium.events_targets(mark_seen=True), 9),
+            (lambda medium, user: medium.events_targets(seen=False, mark_seen=True), 10),
+        ],
+    )
+    def test_constant_when_marking(self, source_group, django_assert_num_queries, call, queries):
+        from django.db import connection
+
+        # The transaction of the marking call adds a savepoint and its release inside the test's
+        # transaction; a caller outside a transaction runs BEGIN / COMMIT instead.
+        for medium, user in (build_scaled_world(source_group, 3), build_scaled_world(source_group, 30)):
+            with django_assert_num_queries(queries + 2 * connection.features.uses_savepoints):
+                result = call(medium, user)
+            assert len(result) > 0
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+class TestConcurrentClaims:
+    """``seen=False, mark_seen=True`` is a claim: two workers with their own connections, claiming
+    while a producer adds events, never receive the same event and lose none."""
+
+    def test_two_workers_never_get_the_same_event(self, source_group, alice):
+        import threading
+
+        from django.db import connection
+
+        photo = Source.objects.create(group=source_group, name="photo-tag", display_name="Photo")
+        medium = Medium.objects.create(name="email", display_name="Email")
+        Subscription.objects.create(medium=medium, source=photo, entity=alice, only_following=False)
+        batches, batch_size = 25, 8
+        producing = threading.Event()
+        producing.set()
+        claimed: dict[str, list[int]] = {"events": [], "events_targets": []}
+        errors: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def produce() -> None:
+            try:
+                start.wait()
+                for _ in range(batches):
+                    Event.objects.create_events([{"source": photo, "actors": [alice]}] * batch_size)
+            except BaseException as error:  # pragma: no cover - reported by the assertion below
+                errors.append(error)
+            finally:
+                producing.clear()
+                connection.close()
+
+        def consume(method: str) -> None:
+            try:
+                start.wait()
+                while True:
+                    more = producing.is_set()
+                    if method == "events":
+                        got = [event.pk for event in medium.events(seen=False, mark_seen=True)]
+                    else:
+                        got = [event.pk for event, _ in medium.events_targets(seen=False, mark_seen=True)]
+                    claimed[method].extend(got)
+                    if not more and not got:
+                        return
+            except BaseException as error:  # pragma: no cover - reported by the assertion below
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=produce),
+            threading.Thread(target=consume, args=("events",)),
+            threading.Thread(target=consume, args=("events_targets",)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        everything = claimed["events"] + claimed["events_targets"]
+        assert len(everything) == len(set(everything)) == batches * batch_size
+        assert set(everything) == set(Event.objects.values_list("pk", flat=True))
+        assert EventSeen.objects.filter(medium=medium).count() == batches * batch_size
