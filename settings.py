@@ -2,7 +2,8 @@
 
 The database comes from the ``DATABASE_URL`` environment variable:
 
-* unset, or ``sqlite:///db.sqlite3``: SQLite in a file (``sqlite://`` alone: in memory);
+* unset, or ``sqlite:///db.sqlite3``: SQLite in a file of the project (``sqlite:////tmp/x.db``:
+  an absolute path; ``sqlite://`` alone: in memory);
 * ``postgres://USER:PASSWORD@HOST:PORT/NAME``: PostgreSQL through psycopg2.
 
 This project is not shipped with the package; it exists so that ``manage.py`` works from a clone.
@@ -21,7 +22,8 @@ def database_from_url(url: str) -> dict[str, object]:
     """Turn a ``DATABASE_URL`` into a ``DATABASES['default']`` entry."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = unquote(parts.path.lstrip("/"))
+        # sqlite:///name is relative to the project, sqlite:////abs/path absolute.
+        path = unquote(parts.path[1:])
         return {
             # A thin subclass of Django's SQLite backend that batches bulk inserts by the
             # connection's real parameter limit (see dbbackends/sqlite3/base.py).

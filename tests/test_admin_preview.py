@@ -87,7 +87,9 @@ def test_invalid_hints_saved_in_the_database_are_reported(style, photo_source):
 
 
 def test_without_events_and_before_saving(admin_client, style, photo_source):
-    renderer = ContextRenderer.objects.create(name="r", rendering_style=style, source=photo_source, text_template="x")
+    renderer = ContextRenderer.objects.create(
+        name="r", rendering_style=style, source=photo_source, text_template="x"
+    )
     assert "No events of this source yet." in change_page(admin_client, renderer)
     model_admin = admin.site._registry[ContextRenderer]
     assert model_admin.preview(ContextRenderer()) == "Save the renderer to preview it."

@@ -13,6 +13,7 @@ def test_sqlite_file_and_memory():
         "NAME": str(BASE_DIR / "db.sqlite3"),
     }
     assert database_from_url("sqlite://")["NAME"] == ":memory:"
+    assert database_from_url("sqlite:////tmp/demo.sqlite3")["NAME"] == "/tmp/demo.sqlite3"
 
 
 def test_postgres():
