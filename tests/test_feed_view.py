@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from entity.models import Entity
 
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source, Subscription
 from example.views import EVENTS_PER_PAGE
@@ -258,3 +261,19 @@ def test_the_entity_admin_links_to_the_newsfeed(admin_client, world):
     page = admin_client.get(reverse("admin:entity_entity_changelist")).content.decode()
     assert f'<a href="{feed_url(world["alice"])}">Newsfeed</a>' in page
     assert f'<a href="{feed_url(world["carol"])}">' not in page
+
+
+def test_the_demo_users_have_feeds(client):
+    """docs/example_site.rst: after the demo, Alice's page shows what the demo prints for her."""
+    call_command("entity_event_demo", stdout=StringIO())
+    alice = Entity.objects.get(display_name="Alice")
+    page = client.get(feed_url(alice)).content.decode()
+    assert page.count('<li class="event"') == 3
+    assert (
+        page.index("<b>Hiking boots</b>")
+        < page.index("<b>Bob</b> tagged <b>Alice</b>, <b>Carol</b> in a photo at Lyon.")
+        < page.index("<b>Espresso machine</b>")
+    )
+    dave = client.get(feed_url(Entity.objects.get(display_name="Dave"))).content.decode()
+    assert dave.count('<li class="event"') == 1
+    assert "<b>Carol</b> tagged <b>Dave</b> in a photo at the office party." in dave
