@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "entity",
     "entity_event",
+    # The example site (a newsfeed page); not part of the shipped package.
+    "example",
 ]
 
 MIDDLEWARE = [
@@ -89,3 +91,6 @@ STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
+
+#: The medium whose events the example site's newsfeed page shows (see docs/example_site.rst).
+EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"

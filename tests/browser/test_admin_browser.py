@@ -1,12 +1,24 @@
-"""The admin in a real browser: log in, create an event by hand, find it in the event list."""
+"""The admin in a real browser: log in, create an event by hand, find it in the event list, then
+read it on the example site's newsfeed page of a subscribed user."""
 
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
+from entity.models import Entity
 
-from entity_event.models import Event, Source, SourceGroup
+from entity_event.models import (
+    ContextRenderer,
+    Event,
+    Medium,
+    RenderingStyle,
+    Source,
+    SourceGroup,
+    Subscription,
+)
 from tests.browser.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.entities import entity_kind, make_entity
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +31,34 @@ def seeded(db) -> Source:
     return Source.objects.create(group=group, name="announcement", display_name="Announcement")
 
 
-def test_create_an_event_in_the_admin(seeded, site):
+@pytest.fixture
+def newsfeed_reader(seeded) -> Entity:
+    """The example site's newsfeed: the medium the setting names, in a rendering style, a context
+    renderer for the announcements showing the admin event's text, and a user entity under a
+    group whose users all receive the announcements there. Returns the user entity.
+
+    The medium is created before any event: a medium never returns events older than itself.
+    """
+    style = RenderingStyle.objects.create(name="feed", display_name="Feed")
+    medium = Medium.objects.create(
+        name=settings.EXAMPLE_NEWSFEED_MEDIUM, display_name="NewsFeed", rendering_style=style
+    )
+    ContextRenderer.objects.create(
+        name="feed-announcement",
+        rendering_style=style,
+        source=seeded,
+        text_template="{{ text }}",
+        html_template='<p class="announcement">{{ text }}</p>',
+    )
+    staff = make_entity("Staff", kind="group")
+    reader = make_entity("Robin Reader", supers=(staff,))
+    Subscription.objects.create(
+        medium=medium, source=seeded, entity=staff, sub_entity_kind=entity_kind("user"), only_following=False
+    )
+    return reader
+
+
+def test_create_an_event_in_the_admin(seeded, newsfeed_reader, site):
     site.log_in()
     index = site.page.locator("#content-main").inner_text()
     for model_name in ("Admin events", "Events", "Events seen", "Context renderers", "Subscriptions"):
@@ -48,6 +87,14 @@ def test_create_an_event_in_the_admin(seeded, site):
     assert "Announcement" in rows.first.inner_text()
     assert event.uuid in rows.first.inner_text()
     site.screenshot("4-event-list")
+
+    site.visit(f"/feed/{newsfeed_reader.pk}/")
+    assert site.page.locator("h1").inner_text() == "Newsfeed of Robin Reader"
+    items = site.page.locator("ol.feed li.event")
+    assert items.count() == 1
+    assert items.first.locator("p.announcement").inner_text() == "The site is down for maintenance on Sunday"
+    assert items.first.get_attribute("id") == f"event-{event.pk}"
+    site.screenshot("5-newsfeed")
 
 
 def test_wrong_password_is_refused(seeded, site):

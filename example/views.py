@@ -1,0 +1,78 @@
+"""The newsfeed page of the example site.
+
+``/feed/<entity id>/`` shows the events an entity receives on the medium named by the
+``EXAMPLE_NEWSFEED_MEDIUM`` setting, newest first, :data:`EVENTS_PER_PAGE` per page
+(``?page=N``). Only the events of the requested page are loaded and rendered, so a page costs
+the same queries whatever the length of the feed: the medium, the entity, the count of the
+feed, the page's events (with their sources), the context renderers, and one query per model
+the renderers' context hints name.
+
+The page is public: it is a demonstration. A real site would show a user only their own feed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import SafeString, mark_safe
+from entity.models import Entity
+
+from entity_event.models import Event, Medium
+
+#: How many events one page of a feed shows.
+EVENTS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One event of a page, as the template shows it.
+
+    ``html`` is the event's HTML rendering; when the event's renderer has no HTML template, or
+    no context renderer matches the event on the medium (``Medium.render`` leaves such events
+    out), it is empty and the template shows ``text`` (escaped) or else a plain line naming the
+    event's source, so that an event the entity is subscribed to never silently disappears and
+    every page keeps its length.
+    """
+
+    event: Event
+    text: str
+    html: SafeString | str
+
+
+def newsfeed_medium() -> Medium:
+    """The medium named by ``EXAMPLE_NEWSFEED_MEDIUM``, or ``Http404`` when there is none."""
+    name = settings.EXAMPLE_NEWSFEED_MEDIUM
+    medium = Medium.objects.filter(name=name).first()
+    if medium is None:
+        raise Http404(f"no medium named {name!r} (the EXAMPLE_NEWSFEED_MEDIUM setting)")
+    return medium
+
+
+def newsfeed(request: HttpRequest, entity_id: int) -> HttpResponse:
+    """One page of the newsfeed of the active entity ``entity_id``; 404 for an unknown or inactive
+    entity or a missing medium. A page number past the end shows the last page, and one that is
+    not a number the first (``Paginator.get_page``)."""
+    medium = newsfeed_medium()
+    # Entity.objects holds only the active entities: an inactive one has no feed.
+    entity = Entity.objects.filter(pk=entity_id).first()
+    if entity is None:
+        raise Http404(f"no active entity with id {entity_id}")
+
+    events = medium.entity_events(entity).select_related("source")
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page_events = list(page.object_list)
+    rendered = medium.render(page_events, observing_entity=entity)
+    items = []
+    for event in page_events:
+        text, html = rendered.get(event, ("", ""))
+        # The HTML template of the context renderer ran with autoescaping: its output is safe.
+        items.append(FeedItem(event=event, text=text, html=mark_safe(html) if html else ""))
+    return render(
+        request,
+        "example/newsfeed.html",
+        {"entity": entity, "medium": medium, "page": page, "items": items},
+    )
