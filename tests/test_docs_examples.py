@@ -263,3 +263,16 @@ def test_every_included_example_is_run_by_a_test():
         if example.name == "readme_example.py":
             continue  # shown in README.rst, see test_readme_example_is_the_tested_code
         assert f"examples/{example.name}" in included, f"{example.name} is shown on no page"
+
+
+def test_release_checklist_versions_agree():
+    """The release checklist sets the version in two places; the docs show entity_event's."""
+    import tomllib
+
+    import entity_event
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == entity_event.__version__
+    base_version = re.match(r"\d+\.\d+\.\d+", entity_event.__version__).group()
+    notes = (DOCS / "release_notes.rst").read_text()
+    assert f"Unreleased ({base_version})" in notes or f"\n{base_version}" in notes
