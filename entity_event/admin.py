@@ -46,6 +46,8 @@ PREVIEW_OUTPUT_CELLS = "<td><pre>{}</pre></td><td><pre>{}</pre></td>"
 
 @admin.register(SourceGroup)
 class SourceGroupAdmin(admin.ModelAdmin):
+    """Source groups, searchable by name, display name and description."""
+
     list_display = ["name", "display_name", "description"]
     search_fields = ["name", "display_name", "description"]
     ordering = ["name"]
@@ -53,6 +55,8 @@ class SourceGroupAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    """Sources, filterable by group, searchable by their names and their group's."""
+
     list_display = ["name", "display_name", "group"]
     list_filter = ["group"]
     list_select_related = ["group"]
@@ -62,6 +66,8 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(RenderingStyle)
 class RenderingStyleAdmin(admin.ModelAdmin):
+    """Rendering styles, searchable by name."""
+
     list_display = ["name", "display_name"]
     search_fields = ["name", "display_name"]
     ordering = ["name"]
@@ -69,6 +75,8 @@ class RenderingStyleAdmin(admin.ModelAdmin):
 
 @admin.register(Medium)
 class MediumAdmin(admin.ModelAdmin):
+    """Mediums with their rendering style and creation time."""
+
     list_display = ["name", "display_name", "rendering_style", "time_created"]
     list_filter = ["rendering_style"]
     list_select_related = ["rendering_style"]
@@ -78,6 +86,8 @@ class MediumAdmin(admin.ModelAdmin):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    """Subscriptions: the entity by id, searchable by entity, source and medium names."""
+
     show_full_result_count = False
     list_display = ["entity", "sub_entity_kind", "source", "medium", "only_following"]
     list_filter = ["medium", "source", "sub_entity_kind", "only_following"]
@@ -95,6 +105,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Unsubscription)
 class UnsubscriptionAdmin(admin.ModelAdmin):
+    """Unsubscriptions: the entity by id, searchable by entity, source and medium names."""
+
     show_full_result_count = False
     list_display = ["entity", "source", "medium"]
     list_filter = ["medium", "source"]
@@ -111,18 +123,24 @@ class UnsubscriptionAdmin(admin.ModelAdmin):
 
 
 class EventActorInline(admin.TabularInline):
+    """The actors of an event, on the event's page; entities by id."""
+
     model = EventActor
     raw_id_fields = ["entity"]
     extra = 0
 
 
 class EventSeenInline(admin.TabularInline):
+    """The mediums an event was seen on, on the event's page."""
+
     model = EventSeen
     extra = 0
 
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
+    """Every event, newest first, searchable by uuid, source and actor names."""
+
     show_full_result_count = False
     list_display = ["time", "source", "uuid", "time_expires"]
     list_filter = ["source__group", "source"]
@@ -147,19 +165,24 @@ class AdminEventAdmin(admin.ModelAdmin):
     ordering = ["-time", "-id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AdminEvent]:
+        """Only the events created through this page (their uuid has the admin prefix)."""
         return super().get_queryset(request).filter(uuid__startswith=ADMIN_EVENT_UUID_PREFIX)
 
     @admin.display(description="text")
     def text(self, event: AdminEvent) -> str:
+        """The text of the event, from its context."""
         return str((event.context or {}).get("text", ""))
 
     def save_model(self, request: HttpRequest, obj: AdminEvent, form: Any, change: bool) -> None:
+        """Create the event with ``Event.objects.create_event`` instead of saving ``obj``."""
         # A new event goes through Event.objects.create_event (generated uuid, atomic write).
         form.save_event()
 
 
 @admin.register(EventSeen)
 class EventSeenAdmin(admin.ModelAdmin):
+    """Seen records, newest first; the event by id."""
+
     show_full_result_count = False
     list_display = ["event", "medium", "time_seen"]
     list_filter = ["medium", "time_seen"]
@@ -171,6 +194,9 @@ class EventSeenAdmin(admin.ModelAdmin):
 
 @admin.register(ContextRenderer)
 class ContextRendererAdmin(admin.ModelAdmin):
+    """Context renderers, validated by ``ContextRenderer.clean()``, with a preview of
+    their output on the latest events of their source."""
+
     list_display = ["name", "rendering_style", "source", "source_group"]
     list_filter = ["rendering_style", "source_group", "source"]
     list_select_related = ["rendering_style", "source", "source_group"]

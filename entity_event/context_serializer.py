@@ -37,6 +37,7 @@ class DefaultContextSerializer:
         return self.serialize_value(self.context)
 
     def serialize_value(self, value: Any) -> Any:
+        """Serialise any value of a context: dispatch on its type (see the class)."""
         if isinstance(value, models.Model):
             return self.serialize_model(value)
         if isinstance(value, dict):
@@ -58,6 +59,7 @@ class DefaultContextSerializer:
         return value
 
     def serialize_model(self, instance: models.Model) -> Any:
+        """A model row as a dict of its concrete fields and its loaded relations."""
         if id(instance) in self._in_progress:
             return instance.pk
         self._in_progress.add(id(instance))

@@ -51,9 +51,12 @@ NEW_PRODUCT_HTML = "<p>New on {{ site_name }}: <b>{{ product }}</b> ({{ price }}
 
 
 class Command(BaseCommand):
+    """``manage.py entity_event_demo [--force] [--json]`` (see the module docstring)."""
+
     help = "Build the quickstart's world of sources, mediums, subscriptions and events, and show it."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """``--force`` and ``--json``."""
         parser.add_argument(
             "--force",
             action="store_true",
@@ -62,6 +65,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print the results as JSON.")
 
     def handle(self, *args: Any, force: bool = False, as_json: bool = False, **options: Any) -> None:
+        """Build the world in one transaction, run the scenario and print the report."""
         if not apps.is_installed("django.contrib.auth"):
             raise CommandError("entity_event_demo needs django.contrib.auth in INSTALLED_APPS (demo users).")
         if not force and (Source.objects.exists() or Medium.objects.exists() or Event.objects.exists()):
@@ -265,6 +269,7 @@ def run_scenario(world: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_report(report: dict[str, Any]) -> str:
+    """The report of ``run_scenario`` as the text the command prints."""
     lines = ["The world:"]
     lines += [f"  - {line}" for line in report["world"]]
     lines += ["", f"Newsfeed of {report['newsfeed']['entity']} (newest first):"]

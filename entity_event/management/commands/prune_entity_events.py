@@ -30,12 +30,15 @@ DEFAULT_BATCH_SIZE = 1000
 
 
 class Command(BaseCommand):
+    """``manage.py prune_entity_events`` (see the module docstring and docs/retention.rst)."""
+
     help = (
         "Delete the events that expired more than --expired-days days ago and/or happened more "
         "than --older-than-days days ago, with their actors and seen records, in batches."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """``--expired-days``, ``--older-than-days``, ``--batch-size``, ``--dry-run``, ``--database``."""
         parser.add_argument(
             "--expired-days",
             type=int,
@@ -77,6 +80,7 @@ class Command(BaseCommand):
         verbosity: int,
         **options: Any,
     ) -> None:
+        """Check the arguments, then report (``--dry-run``) or delete the matching events."""
         if expired_days is None and older_than_days is None:
             raise CommandError(
                 "Give --expired-days N, --older-than-days N, or both: without a criterion "
