@@ -22,6 +22,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from entity.models import Entity, EntityKind, EntityRelationship
 
+from entity_event.querysets import _MAX_ID, _MIN_ID
+
 if TYPE_CHECKING:
     from entity_event.models import Event, Medium, Subscription
     from entity_event.querysets import EventQuerySet
@@ -75,12 +77,15 @@ def parse_filters(method: str, filters: dict[str, Any]) -> EventFilters:
 
 
 def entity_id_of(value: Any, argument: str) -> int:
-    """The id of an ``Entity`` or of an integer id; anything else is a ``TypeError``."""
+    """The id of an ``Entity`` or of an integer id; anything else is a ``TypeError``, an unsaved
+    entity or an id beyond 64 bits a ``ValueError`` (SQLite raised ``OverflowError`` on those)."""
     if isinstance(value, Entity):
         if value.pk is None:
             raise ValueError(f"{argument}: the entity {value!r} is not saved")
         return value.pk
     if isinstance(value, int) and not isinstance(value, bool):
+        if not _MIN_ID <= value <= _MAX_ID:
+            raise ValueError(f"{argument}: the id {value} is out of range for a database id")
         return value
     raise TypeError(f"{argument}: expected an Entity or an integer id, got {type(value).__name__}")
 
@@ -99,6 +104,13 @@ def entity_ids(entities: Any, argument: str = "entities") -> models.QuerySet | l
     if isinstance(entities, (str, bytes)) or not isinstance(entities, Iterable):
         raise TypeError(f"{argument}: expected an Entity, a queryset or an iterable of entities or ids")
     return [entity_id_of(entity, argument) for entity in entities]
+
+
+def check_saved_medium(medium: Medium, method: str) -> None:
+    """An unsaved medium has no subscriptions and no seen records: a ``ValueError`` rather than
+    an empty result (``events_targets``) or Django's "Cannot use None as a query value"."""
+    if medium.pk is None:
+        raise ValueError(f"{method}(): the medium {medium!r} is not saved (it has no primary key)")
 
 
 # --- following rule (default) -------------------------------------------------------------------
@@ -242,6 +254,7 @@ def medium_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
     """The query of ``Medium.events()`` (without ``mark_seen``)."""
     from entity_event.models import Subscription
 
+    check_saved_medium(medium, "events")
     events = filtered_events(medium, filters)
     unconditional = Subscription.objects.filter(medium_id=medium.pk, only_following=False).filter(
         Q(sub_entity_kind__isnull=False) | Q(entity__is_active=True)
@@ -259,6 +272,7 @@ def entity_medium_events(medium: Medium, entity: Entity | int, filters: EventFil
     """The query of ``Medium.entity_events()`` (without ``mark_seen``)."""
     from entity_event.models import EventActor, Unsubscription
 
+    check_saved_medium(medium, "entity_events")
     entity_id = entity_id_of(entity, "entity")
     events = filtered_events(medium, filters)
     subscriptions = subset_subscriptions(medium.subscriptions.all(), entity_id)
@@ -347,6 +361,7 @@ def events_targets(medium: Medium, entity_kind: Any, filters: EventFilters) -> l
     """``Medium.events_targets()``: see its docstring."""
     from entity_event.models import Event, EventActor, Subscription, Unsubscription
 
+    check_saved_medium(medium, "events_targets")
     kind_id = None if entity_kind is None else _entity_kind_id(entity_kind)
     default_rule = uses_default_following(medium)
 
@@ -421,9 +436,14 @@ def events_targets(medium: Medium, entity_kind: Any, filters: EventFilters) -> l
 
 
 def _entity_kind_id(entity_kind: Any) -> int:
+    # An unsaved kind (pk None) would otherwise mean "no kind filter": every target.
     if isinstance(entity_kind, EntityKind):
+        if entity_kind.pk is None:
+            raise ValueError(f"events_targets(): entity_kind {entity_kind!r} is not saved")
         return entity_kind.pk
     if isinstance(entity_kind, int) and not isinstance(entity_kind, bool):
+        if not _MIN_ID <= entity_kind <= _MAX_ID:
+            raise ValueError(f"events_targets(): entity_kind {entity_kind} is out of range for a database id")
         return entity_kind
     raise TypeError(
         "events_targets(): entity_kind must be an EntityKind, its id or None, "
