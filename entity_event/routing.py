@@ -217,22 +217,43 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
     individual = following.filter(sub_entity_kind__isnull=True, entity__is_active=True)
     individual_self = individual.filter(entity_id=OuterRef("entity_id"))
     individual_super = individual.filter(entity__super_relationships__super_entity_id=OuterRef("entity_id"))
-    # Group subscription (G, K): the actor is an active sub-entity of G of kind K...
-    group = following.filter(sub_entity_kind__isnull=False)
-    group_member = group.filter(
-        entity__sub_relationships__sub_entity_id=OuterRef("entity_id"),
-        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
-        entity__sub_relationships__sub_entity__is_active=True,
+    # Group subscription (G, K): the actor is an active sub-entity of G of kind K. Written from
+    # the actor's side (an entity has few super-entities, a group may have many members): each
+    # actor row joined to its super-entities probes a hash of the medium's subscriptions, which
+    # does not depend on the planner estimating how many members the subscribed groups have.
+    group_member_rows = (
+        EventActor.objects.filter(entity__is_active=True)
+        .annotate(
+            event_source_id=F("event__source_id"),
+            super_entity_id=F("entity__super_relationships__super_entity_id"),
+            actor_kind_id=F("entity__entity_kind_id"),
+        )
+        .filter(
+            Exists(
+                Subscription.objects.filter(
+                    medium_id=medium.pk,
+                    only_following=True,
+                    source_id=OuterRef("event_source_id"),
+                    entity_id=OuterRef("super_entity_id"),
+                    sub_entity_kind_id=OuterRef("actor_kind_id"),
+                )
+            )
+        )
+        .values("event_id")
     )
     # ... or a super-entity of such a sub-entity (one filter() call: the same joined rows).
+    group = following.filter(sub_entity_kind__isnull=False)
     group_super = group.filter(
         entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
         entity__sub_relationships__sub_entity__is_active=True,
         entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
     )
     return [
-        EventActor.objects.filter(Exists(condition)).values("event_id")
-        for condition in (individual_self, individual_super, group_member, group_super)
+        *(
+            EventActor.objects.filter(Exists(condition)).values("event_id")
+            for condition in (individual_self, individual_super, group_super)
+        ),
+        group_member_rows,
     ]
 
 
@@ -252,19 +273,20 @@ def _custom_following_condition(medium: Medium) -> Q:
 
 def medium_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
     """The query of ``Medium.events()`` (without ``mark_seen``)."""
-    from entity_event.models import Subscription
+    from entity_event.models import Event, Subscription
 
     check_saved_medium(medium, "events")
     events = filtered_events(medium, filters)
     unconditional = Subscription.objects.filter(medium_id=medium.pk, only_following=False).filter(
         Q(sub_entity_kind__isnull=False) | Q(entity__is_active=True)
     )
-    condition = Q(source_id__in=unconditional.values("source_id"))
     if uses_default_following(medium):
-        for event_ids in _followed_actor_event_ids(medium):
-            condition |= Q(pk__in=event_ids)
-    else:
-        condition |= _custom_following_condition(medium)
+        # One IN over a UNION of the ways an event can be delivered, not an OR of IN
+        # subqueries: PostgreSQL runs it as a (hash) semi-join whatever the sizes, whereas an
+        # OR'ed subquery too big for work_mem would be re-run for every event row.
+        delivered = Event.objects.filter(source_id__in=unconditional.values("source_id")).order_by().values("pk")
+        return events.filter(pk__in=delivered.union(*_followed_actor_event_ids(medium)))
+    condition = Q(source_id__in=unconditional.values("source_id")) | _custom_following_condition(medium)
     return events.filter(condition)
 
 
