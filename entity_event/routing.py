@@ -284,7 +284,9 @@ def medium_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
         # One IN over a UNION of the ways an event can be delivered, not an OR of IN
         # subqueries: PostgreSQL runs it as a (hash) semi-join whatever the sizes, whereas an
         # OR'ed subquery too big for work_mem would be re-run for every event row.
-        delivered = Event.objects.filter(source_id__in=unconditional.values("source_id")).order_by().values("pk")
+        delivered = (
+            Event.objects.filter(source_id__in=unconditional.values("source_id")).order_by().values("pk")
+        )
         return events.filter(pk__in=delivered.union(*_followed_actor_event_ids(medium)))
     condition = Q(source_id__in=unconditional.values("source_id")) | _custom_following_condition(medium)
     return events.filter(condition)
