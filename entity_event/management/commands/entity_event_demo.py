@@ -159,27 +159,20 @@ def build_world(prefix: str = "") -> dict[str, Any]:
         entities[name] = mirror_entity(users[name], user_kind, name.title(), {"email": f"{name}@example.com"})
         EntityRelationship.objects.get_or_create(sub_entity=entities[name], super_entity=all_users)
 
-    Subscription.objects.get_or_create(
-        medium=newsfeed,
-        source=new_product,
-        entity=all_users,
-        sub_entity_kind=user_kind,
-        defaults={"only_following": False},
-    )
-    Subscription.objects.get_or_create(
-        medium=email,
-        source=photo_tag,
-        entity=all_users,
-        sub_entity_kind=user_kind,
-        defaults={"only_following": True},
-    )
-    Subscription.objects.get_or_create(
-        medium=newsfeed,
-        source=photo_tag,
-        entity=all_users,
-        sub_entity_kind=user_kind,
-        defaults={"only_following": True},
-    )
+    # Every user gets new products in the newsfeed; photo tags only when they follow an actor
+    # (they are tagged themselves), by email and in the newsfeed.
+    for medium, source, only_following in [
+        (newsfeed, new_product, False),
+        (email, photo_tag, True),
+        (newsfeed, photo_tag, True),
+    ]:
+        Subscription.objects.get_or_create(
+            medium=medium,
+            source=source,
+            entity=all_users,
+            sub_entity_kind=user_kind,
+            defaults={"only_following": only_following},
+        )
     Unsubscription.objects.get_or_create(entity=entities["dave"], medium=newsfeed, source=new_product)
 
     run = uuid.uuid4().hex[:8]
