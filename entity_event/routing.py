@@ -11,6 +11,7 @@ queries per subscription or per distinct actor set (see docs/performance.rst).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -205,11 +206,10 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
     """Uncorrelated subqueries of event ids having an actor followed (default rule) by a subscribed
     entity of an only-following subscription of the event's source on ``medium``.
 
-    Each piece is a plain ``IN`` subquery that PostgreSQL computes once (a hashed subplan) rather
-    than once per event. Inside, the subscription side is written as joins in one ``EXISTS``, which
-    PostgreSQL turns into a hash semi-join on (source, actor) instead of a loop per actor row.
+    The pieces are combined with ``UNION`` by ``medium_events``. Only active actors count, on
+    every path (see ``active_actor_rows``).
     """
-    from entity_event.models import EventActor, Subscription
+    from entity_event.models import Subscription
 
     following = Subscription.objects.filter(
         medium_id=medium.pk, only_following=True, source_id=OuterRef("event__source_id")
@@ -223,7 +223,7 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
     # actor row joined to its super-entities probes a hash of the medium's subscriptions, which
     # does not depend on the planner estimating how many members the subscribed groups have.
     group_member_rows = (
-        EventActor.objects.filter(entity__is_active=True)
+        active_actor_rows()
         .annotate(
             event_source_id=F("event__source_id"),
             super_entity_id=F("entity__super_relationships__super_entity_id"),
@@ -251,23 +251,31 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
     )
     return [
         *(
-            EventActor.objects.filter(Exists(condition)).values("event_id")
+            active_actor_rows().filter(Exists(condition)).values("event_id")
             for condition in (individual_self, individual_super, group_super)
         ),
         group_member_rows,
     ]
 
 
+def active_actor_rows() -> models.QuerySet:
+    """The ``EventActor`` rows of active entities: the only actors an only-following
+    subscription follows. An inactive entity (a deactivated user, say) neither receives events nor
+    makes its events reach its followers, whatever the following rule, so that ``events()``,
+    ``entity_events()`` and ``events_targets()`` agree for an overridden rule too."""
+    from entity_event.models import EventActor
+
+    return EventActor.objects.filter(entity__is_active=True)
+
+
 def _custom_following_condition(medium: Medium) -> Q:
     """The only-following condition of ``events()`` for a medium with an overridden rule: one
     ``followed_by`` call per only-following subscription (queries per subscription)."""
-    from entity_event.models import EventActor
-
     condition = Q(pk__in=[])
     for subscription in _following_subscriptions(medium):
         followed = medium.followed_by(subscription.subscribed_entities())
         condition |= Q(source_id=subscription.source_id) & Q(
-            pk__in=EventActor.objects.filter(entity_id__in=entity_ids(followed)).values("event_id")
+            pk__in=active_actor_rows().filter(entity_id__in=entity_ids(followed)).values("event_id")
         )
     return condition
 
@@ -278,8 +286,16 @@ def medium_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
 
     check_saved_medium(medium, "events")
     events = filtered_events(medium, filters)
+    # A non-following subscription delivers when it reaches someone: an active individual entity,
+    # or a group with at least one active sub-entity of the subscription's kind.
+    active_member = EntityRelationship.objects.filter(
+        super_entity_id=OuterRef("entity_id"),
+        sub_entity__entity_kind_id=OuterRef("sub_entity_kind_id"),
+        sub_entity__is_active=True,
+    )
     unconditional = Subscription.objects.filter(medium_id=medium.pk, only_following=False).filter(
-        Q(sub_entity_kind__isnull=False) | Q(entity__is_active=True)
+        Q(sub_entity_kind__isnull=True, entity__is_active=True)
+        | Q(sub_entity_kind__isnull=False) & Exists(active_member)
     )
     if uses_default_following(medium):
         # One IN over a UNION of the ways an event can be delivered, not an OR of IN
@@ -295,7 +311,7 @@ def medium_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
 
 def entity_medium_events(medium: Medium, entity: Entity | int, filters: EventFilters) -> EventQuerySet:
     """The query of ``Medium.entity_events()`` (without ``mark_seen``)."""
-    from entity_event.models import EventActor, Unsubscription
+    from entity_event.models import Unsubscription
 
     check_saved_medium(medium, "entity_events")
     entity_id = entity_id_of(entity, "entity")
@@ -307,13 +323,13 @@ def entity_medium_events(medium: Medium, entity: Entity | int, filters: EventFil
         # The entity follows itself and its super-entities: two small IN subqueries that read the
         # EventActor (entity, event) index, estimated well by the planner.
         supers = EntityRelationship.objects.filter(sub_entity_id=entity_id).values("super_entity_id")
-        followed_actor = Q(pk__in=EventActor.objects.filter(entity_id=entity_id).values("event_id")) | Q(
-            pk__in=EventActor.objects.filter(entity_id__in=supers).values("event_id")
+        followed_actor = Q(pk__in=active_actor_rows().filter(entity_id=entity_id).values("event_id")) | Q(
+            pk__in=active_actor_rows().filter(entity_id__in=supers).values("event_id")
         )
     else:
         followed = medium.followed_by(Entity.all_objects.filter(pk=entity_id))
         followed_actor = Q(
-            pk__in=EventActor.objects.filter(entity_id__in=entity_ids(followed)).values("event_id")
+            pk__in=active_actor_rows().filter(entity_id__in=entity_ids(followed)).values("event_id")
         )
     condition = Q(source_id__in=subscriptions.filter(only_following=False).values("source_id")) | (
         Q(source_id__in=subscriptions.filter(only_following=True).values("source_id")) & followed_actor
@@ -384,7 +400,7 @@ class _SourceRouting:
 
 def events_targets(medium: Medium, entity_kind: Any, filters: EventFilters) -> list[tuple[Event, list]]:
     """``Medium.events_targets()``: see its docstring."""
-    from entity_event.models import Event, EventActor, Subscription, Unsubscription
+    from entity_event.models import Event, Subscription, Unsubscription
 
     check_saved_medium(medium, "events_targets")
     kind_id = None if entity_kind is None else _entity_kind_id(entity_kind)
@@ -418,9 +434,12 @@ def events_targets(medium: Medium, entity_kind: Any, filters: EventFilters) -> l
         needs_actors = [event.pk for event in rows if routing[event.source_id].following]
         actor_rows = None
         if needs_actors:
-            with_actors = events_query.filter(source_id__in=following_sources)
+            # Without the seen filter: an event another process marks seen between the two
+            # statements must keep its actors (the extra actors of other events are unused).
+            unseen_or_not = dataclasses.replace(filters, seen=None)
+            with_actors = filtered_events(medium, unseen_or_not).filter(source_id__in=following_sources)
             event_ids = _id_subquery(with_actors, needs_actors, filters)
-            actor_rows = EventActor.objects.filter(event_id__in=event_ids)
+            actor_rows = active_actor_rows().filter(event_id__in=event_ids)
             for event_id, actor_id in actor_rows.values_list("event_id", "entity_id"):
                 actors[event_id].append(actor_id)
         followers = _DefaultFollowers(actor_rows) if default_rule else _CustomFollowers(medium)

@@ -256,6 +256,9 @@ class TestArguments:
             (["--expired-days", "1", "--batch-size", "0"], "--batch-size must be 1 or more, got 0"),
             (["--expired-days", "ten"], "argument --expired-days: invalid int value: 'ten'"),
             (["--older-than-days", "1.5"], "argument --older-than-days: invalid int value: '1.5'"),
+            (["--older-than-days", "1000000"], "--older-than-days 1000000 reaches before the year 1"),
+            (["--expired-days", "800000", "--dry-run"], "--expired-days 800000 reaches before the year 1"),
+            (["--expired-days", "10" * 10], "--expired-days 10101010101010101010 reaches before the year 1"),
         ],
     )
     def test_bad_arguments_raise_a_clear_error_and_delete_nothing(self, timeline, args, message):

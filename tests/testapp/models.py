@@ -53,3 +53,17 @@ class FollowSubEntitiesMedium(Medium):
         sub_entities = EntityRelationship.objects.filter(super_entity__in=entities).values_list("sub_entity")
         followers_of = Entity.objects.filter(Q(id__in=entities) | Q(id__in=sub_entities))
         return followers_of
+
+
+class PassThroughMedium(Medium):
+    """Overrides the following rule by calling the default one: the query methods must give the
+    same results as a plain ``Medium`` (tests/test_routing_consistency.py)."""
+
+    class Meta:
+        proxy = True
+
+    def followed_by(self, entities):
+        return super().followed_by(entities)
+
+    def followers_of(self, entities):
+        return super().followers_of(entities)

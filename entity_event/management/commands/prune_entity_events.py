@@ -93,6 +93,11 @@ class Command(BaseCommand):
             raise CommandError(f"--batch-size must be 1 or more, got {batch_size}.")
 
         now = timezone.now()
+        for option, days in (("--expired-days", expired_days), ("--older-than-days", older_than_days)):
+            try:
+                now - timedelta(days=days or 0)
+            except OverflowError:
+                raise CommandError(f"{option} {days} reaches before the year 1; give fewer days") from None
         criteria = self._criteria(now, expired_days, older_than_days)
         self.database = database
         self.verbosity = verbosity
