@@ -123,7 +123,7 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
     for event in events:
         renderer = renderers.get(event.source_id)
         if renderer is not None:
-            loader.add(event.context, hints[renderer.pk])
+            loader.add(event.context, hints[renderer.pk], owner=f"the context renderer {renderer.name!r}")
     loader.load()
     for event in events:
         renderer = renderers.get(event.source_id)
@@ -280,8 +280,11 @@ def preview_renderer(renderer: ContextRenderer, limit: int = 5) -> list[Renderer
         return [RendererPreview(event, error=error) for event in events]
     loader = ContextLoader(using=renderer._state.db)
     for event in events:
-        loader.add(event.context, renderer.context_hints)
-    loader.load()
+        loader.add(event.context, renderer.context_hints, owner=f"the context renderer {renderer.name!r}")
+    try:
+        loader.load()
+    except ImproperlyConfigured as error:
+        return [RendererPreview(event, error=str(error)) for event in events]
 
     templates = TemplateRenderer()
     previews = []

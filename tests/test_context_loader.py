@@ -148,6 +148,47 @@ class TestHintValidation:
         )
 
     @pytest.mark.parametrize(
+        ("hint", "lookup"),
+        [
+            (ACCOUNT, "team"),  # forward foreign key
+            (ACCOUNT, "photos"),  # reverse foreign key, by its related_name
+            (ACCOUNT, "tagged_in__owner__team__accounts"),  # reverse many-to-many, then on and on
+            (PHOTO, "tagged"),  # forward many-to-many
+            ({"app_name": "auth", "model_name": "User"}, "logentry_set"),  # default accessor name
+            ({"app_name": "auth", "model_name": "User"}, "groups"),
+        ],
+    )
+    def test_accepted_prefetch_lookups_do_prefetch(self, rows, hint, lookup, django_assert_num_queries):
+        """What validation accepts is what prefetch_related accepts: the lookup loads, with one
+        query for the rows and one per level of the lookup."""
+        from django.contrib.auth.models import User
+
+        assert context_hints_problems({"a": {**hint, "prefetch_related": [lookup]}}) == []
+        team, accounts, photo = rows
+        pk = {"Account": accounts[0].pk, "Photo": str(photo.pk)}.get(hint["model_name"])
+        if pk is None:
+            pk = User.objects.create(username="u").pk
+        with django_assert_num_queries(1 + len(lookup.split("__"))):
+            assert load({"a": pk}, {"a": {**hint, "prefetch_related": [lookup]}})["a"].pk is not None
+
+    def test_a_lookup_rejected_while_loading_is_improperly_configured(self, rows):
+        """Hints that slipped past validation (here, a loader used without validating) fail the
+        whole batch with an error naming the model and the hints' owner."""
+        from django.core.exceptions import ImproperlyConfigured
+
+        hints = {"a": {**ACCOUNT, "prefetch_related": ["fotos"]}}
+        for owner, named in (
+            ("the context renderer 'r'", " for the context hints of the context renderer 'r'"),
+            ("", ""),
+        ):
+            loader = ContextLoader()
+            loader.add({"a": rows[1][0].pk}, hints, owner=owner)
+            with pytest.raises(ImproperlyConfigured) as error:
+                loader.load()
+            assert str(error.value).startswith(f"loading testapp.Account{named} failed:")
+            assert "AttributeError: Cannot find 'fotos' on Account object" in str(error.value)
+
+    @pytest.mark.parametrize(
         ("hints", "message"),
         [
             ([], "context hints must be a dict of context key to hint, got list"),
@@ -169,6 +210,22 @@ class TestHintValidation:
             (
                 {"a": {**ACCOUNT, "select_related": ["name"]}},
                 "context hint 'a': select_related: Non-relational field given in select_related: 'name'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["photos", "fotos"]}},
+                "context hint 'a': prefetch_related: 'fotos': testapp.Account has no relation 'fotos'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["photos__tagged__teem"]}},
+                "prefetch_related: 'photos__tagged__teem': testapp.Account has no relation 'teem'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["name"]}},
+                "prefetch_related: 'name': testapp.Account has no relation 'name'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["team__name"]}},
+                "prefetch_related: 'team__name': testapp.Team has no relation 'name'",
             ),
             ({"a": {"app_name": "testapp", "model_name": "Nope"}}, "names the model testapp.Nope, which is"),
             ({"a": {"app_name": "nope", "model_name": "Account"}}, "names the model nope.Account, which is"),

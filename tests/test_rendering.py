@@ -327,6 +327,31 @@ class TestLoadContextsAndRenderers:
         ):
             feed.render([event(photo_source, a=1)])
 
+    def test_a_mistyped_prefetch_lookup_in_the_database_is_improperly_configured(
+        self, short, feed, photo_source, account
+    ):
+        hints = {"account": {"app_name": "testapp", "model_name": "Account", "prefetch_related": ["fotos"]}}
+        renderer("typo", short, source=photo_source, text_template="x", context_hints=hints)
+        with pytest.raises(
+            ImproperlyConfigured,
+            match="context renderer 'typo': context hint 'account': prefetch_related: 'fotos': testapp.Account",
+        ):
+            feed.render([event(photo_source, account=account.pk)])
+
+    def test_hints_that_fail_while_loading_fail_the_batch_naming_the_renderer(
+        self, short, feed, photo_source, account, monkeypatch
+    ):
+        # Hints that passed validation and still fail to load (validation stubbed out here).
+        monkeypatch.setattr("entity_event.rendering.context_hints_problems", lambda hints: [])
+        hints = {"account": {"app_name": "testapp", "model_name": "Account", "prefetch_related": ["fotos"]}}
+        renderer("typo", short, source=photo_source, text_template="x", context_hints=hints)
+        with pytest.raises(
+            ImproperlyConfigured,
+            match="loading testapp.Account for the context hints of the context renderer 'typo' failed: "
+            "AttributeError",
+        ):
+            feed.render([event(photo_source, account=account.pk)])
+
 
 class TestQueryCounts:
     """The number of queries does not depend on the batch size (DESIGN.md performance)."""
