@@ -334,7 +334,7 @@ class TestLoadContextsAndRenderers:
         renderer("typo", short, source=photo_source, text_template="x", context_hints=hints)
         with pytest.raises(
             ImproperlyConfigured,
-            match="context renderer 'typo': context hint 'account': prefetch_related: 'fotos': testapp.Account",
+            match="context renderer 'typo': context hint 'account': prefetch_related: 'fotos': testapp",
         ):
             feed.render([event(photo_source, account=account.pk)])
 
