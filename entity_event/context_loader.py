@@ -16,6 +16,7 @@ for a row that does not exist). The stored ``Event.context`` is never modified (
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,13 +150,35 @@ class _ModelBatch:
 
     def normalize(self, value: Any) -> Any:
         """The value as the model's primary key type (``"7"`` -> 7, a UUID string -> ``UUID``),
-        or ``_NOT_A_PK`` when it cannot be one."""
+        or ``_NOT_A_PK`` when it cannot be one.
+
+        A value cannot be a key when the key field does not accept it: it does not convert
+        (``"abc"`` for an integer key), fails the field's validators (a string longer than a
+        ``CharField`` key's ``max_length``), is outside the database's range for an integer key
+        (``10**20``, which SQLite would refuse with ``OverflowError``), or is a number with a
+        fractional part (``1.9`` does not load the row 1; ``2.0`` loads the row 2).
+        """
         if value is None or isinstance(value, (bool, dict, list)):
             return _NOT_A_PK
+        key_field = _key_field(self.model)
         try:
-            return self.model._meta.pk.to_python(value)
-        except (ValidationError, TypeError, ValueError):
+            key = key_field.to_python(value)
+            if isinstance(value, numbers.Number) and not isinstance(value, int) and key != value:
+                return _NOT_A_PK
+            # An integer field's validators hold the database's range for it.
+            key_field.run_validators(key)
+        except (ValidationError, TypeError, ValueError, OverflowError):
             return _NOT_A_PK
+        return key
+
+
+def _key_field(model: type[models.Model]) -> models.Field:
+    """The field that holds the model's key values: its primary key, or for a multi-table
+    inheritance child (whose primary key is a one-to-one link) the parent's key field."""
+    key_field = model._meta.pk
+    while key_field.remote_field is not None:
+        key_field = key_field.target_field
+    return key_field
 
 
 def _walk(value: Any, hints: Mapping[str, Any], visit: Callable[[str, Any], Any]) -> Any:

@@ -92,6 +92,47 @@ class TestHintedKeys:
         )
         assert loaded == {"a": None, "b": None, "c": None, "d": None, "e": [ann, None], "p": None}
 
+    @pytest.mark.parametrize(
+        "value",
+        [10**20, -(10**19), "99999999999999999999", 2**63, 1.9, -0.5, float("inf"), float("nan"), "1.0"],
+    )
+    def test_out_of_range_and_fractional_numbers_load_as_none(self, rows, value, django_assert_num_queries):
+        """On SQLite such values made the whole batch fail with OverflowError; now they are not
+        keys, as on PostgreSQL, and the other keys of the batch still load (one query)."""
+        _, (ann, _), _ = rows
+        with django_assert_num_queries(1):
+            loaded = load({"a": value, "b": [ann.pk, value]}, {"a": ACCOUNT, "b": ACCOUNT})
+        assert loaded == {"a": None, "b": [ann, None]}
+
+    def test_integral_floats_and_decimals_load_the_row(self, rows):
+        from decimal import Decimal
+
+        _, (ann, bob), _ = rows
+        loaded = load(
+            {"a": float(ann.pk), "b": Decimal(bob.pk), "c": Decimal("1.5")}, dict.fromkeys("abc", ACCOUNT)
+        )
+        assert loaded == {"a": ann, "b": bob, "c": None}
+
+    def test_values_the_key_field_validators_reject_load_as_none(self, db, django_assert_num_queries):
+        from django.contrib.sessions.models import Session
+
+        session = Session.objects.create(
+            session_key="k" * 40, session_data="", expire_date="2100-01-01T00:00Z"
+        )
+        hint = {"app_name": "sessions", "model_name": "Session"}
+        with django_assert_num_queries(1):
+            loaded = load({"s": ["k" * 40, "k" * 41]}, {"s": hint})
+        assert loaded == {"s": [session, None]}
+
+    def test_multi_table_inheritance_child_uses_the_parent_key_range(self, db, django_assert_num_queries):
+        from tests.testapp.models import FollowSubEntitiesMedium
+
+        medium = FollowSubEntitiesMedium.objects.create(name="m", display_name="M")
+        hint = {"app_name": "testapp", "model_name": "FollowSubEntitiesMedium"}
+        with django_assert_num_queries(1):
+            loaded = load({"m": [medium.pk, 10**20, 1.5]}, {"m": hint})
+        assert loaded == {"m": [medium, None, None]}
+
     def test_context_is_copied_not_mutated(self, rows):
         _, (ann, _), _ = rows
         context = {"account": ann.pk, "list": [{"account": ann.pk}]}
