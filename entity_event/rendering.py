@@ -215,6 +215,11 @@ class TemplateRenderer:
         return text, html
 
 
+def _describe(event: Event) -> str:
+    """The event for a log message, without a query (``str(event)`` reads its source)."""
+    return f"the event {event.pk} (uuid {event.uuid}, source {event.source_id})"
+
+
 def render_events(
     events: Iterable[Event], medium: Medium, observing_entity: Any = None
 ) -> dict[Event, tuple[str, str]]:
@@ -232,14 +237,16 @@ def render_events(
     for event in load_contexts_and_renderers(events, medium):
         renderer = event.loaded_renderings[medium.pk].renderer
         if renderer is None:
-            logger.debug("no context renderer for %s on the medium %r: not rendered", event, medium.name)
+            logger.debug(
+                "no context renderer for %s on the medium %r: not rendered", _describe(event), medium.name
+            )
             continue
         try:
             rendered[event] = templates.render_event(event, medium, observing_entity)
         except Exception:
             logger.warning(
                 "rendering %s on the medium %r with the context renderer %r failed: left out",
-                event,
+                _describe(event),
                 medium.name,
                 renderer.name,
                 exc_info=True,

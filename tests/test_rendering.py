@@ -125,7 +125,10 @@ class TestRendererLookup:
         with caplog.at_level(logging.DEBUG, logger="entity_event.rendering"):
             result = feed.render([rendered_event, skipped])
         assert result == {rendered_event: ("photo", "")}
-        assert f"no context renderer for {skipped} on the medium 'feed'" in caplog.text
+        assert (
+            f"no context renderer for the event {skipped.pk} (uuid {skipped.uuid}, source {product.pk}) "
+            "on the medium 'feed'" in caplog.text
+        )
         with pytest.raises(NoContextRendererError, match="no context renderer matches"):
             skipped.render(feed)
 
@@ -260,8 +263,25 @@ class TestTemplates:
         bad = event(photo_source, value=4, divisor=0)
         with caplog.at_level(logging.WARNING, logger="entity_event.rendering"):
             assert feed.render([good, bad]) == {good: ("True", "")}
-        assert f"rendering {bad} on the medium 'feed'" in caplog.text
+        assert (
+            f"rendering the event {bad.pk} (uuid {bad.uuid}, source {photo_source.pk}) on the medium 'feed' "
+            "with the context renderer 'r' failed: left out" in caplog.text
+        )
         assert "ZeroDivisionError" in caplog.text
+
+    @pytest.mark.parametrize("count", [2, 20])
+    def test_logging_left_out_events_costs_no_query(
+        self, short, feed, photo_source, product_source, caplog, count, django_assert_num_queries
+    ):
+        renderer("r", short, source=photo_source, text_template="{{ value|divisibleby:0 }}")
+        events = [event(photo_source, value=1) for _ in range(count)]
+        events += [event(product_source) for _ in range(count)]  # no renderer
+        events = list(Event.objects.filter(pk__in=[e.pk for e in events]))  # sources not cached
+        # the renderers only: the events' sources are not read for the log
+        with caplog.at_level(logging.DEBUG, logger="entity_event.rendering"), django_assert_num_queries(1):
+            assert feed.render(events) == {}
+        assert caplog.text.count("failed: left out") == count
+        assert caplog.text.count("no context renderer for the event") == count
 
 
 class TestLoadContextsAndRenderers:
