@@ -212,6 +212,29 @@ class TestHintValidation:
         with django_assert_num_queries(1 + len(lookup.split("__"))):
             assert load({"a": pk}, {"a": {**hint, "prefetch_related": [lookup]}})["a"].pk is not None
 
+    def test_what_follows_a_generic_foreign_key_is_not_checked(self, db, django_assert_num_queries):
+        """``Entity.entity`` is a GenericForeignKey: it may lead to any model, so the parts after
+        it cannot be checked without rows; the generic relation itself is accepted."""
+        from django.contrib.auth.models import User
+        from django.contrib.contenttypes.models import ContentType
+
+        from tests.entities import make_entity
+
+        hint = {"app_name": "entity", "model_name": "Entity"}
+        assert (
+            context_hints_problems({"e": {**hint, "prefetch_related": ["entity__groups", "entity__x"]}}) == []
+        )
+        assert context_hints_problems({"e": {**hint, "prefetch_related": ["entyty"]}}) == [
+            "context hint 'e': prefetch_related: 'entyty': entity.Entity has no relation 'entyty'"
+        ]
+        user = User.objects.create(username="u")
+        entity = make_entity("U")
+        entity.entity_type, entity.entity_id = ContentType.objects.get_for_model(User), user.pk
+        entity.save()
+        with django_assert_num_queries(3):  # the entities, the users they mirror, the users' groups
+            loaded = load({"e": entity.pk}, {"e": {**hint, "prefetch_related": ["entity__groups"]}})
+        assert loaded["e"] == entity and loaded["e"].entity == user
+
     def test_a_lookup_rejected_while_loading_is_improperly_configured(self, rows):
         """Hints that slipped past validation (here, a loader used without validating) fail the
         whole batch with an error naming the model and the hints' owner."""
