@@ -16,13 +16,15 @@ for a row that does not exist). The stored ``Event.context`` is never modified (
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import FieldError, ValidationError
+from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationError
 from django.db import models
+from django.db.models.constants import LOOKUP_SEP
 
 #: The keys a hint must have, and the ones it may have.
 REQUIRED_HINT_KEYS = ("app_name", "model_name")
@@ -72,6 +74,7 @@ def context_hints_problems(hints: Any) -> list[str]:
                 )
             else:
                 problems.extend(_select_related_problems(key, model, hint.get("select_related")))
+                problems.extend(_prefetch_related_problems(key, model, hint.get("prefetch_related")))
     return problems
 
 
@@ -88,6 +91,47 @@ def _select_related_problems(key: str, model: type[models.Model], lookups: Any) 
     return []
 
 
+def _relations_by_accessor(model: type[models.Model]) -> dict[str, Any]:
+    """The model's relations under the attribute names that ``prefetch_related`` follows: the
+    field name of a forward relation (foreign key, one-to-one, many-to-many, ``GenericRelation``,
+    ``GenericForeignKey``) and the accessor name of a reverse one (``photos``, ``photo_set``)."""
+    relations = {}
+    for relation in model._meta.get_fields():
+        if not relation.is_relation:
+            continue
+        name = (
+            relation.get_accessor_name() if relation.auto_created and not relation.concrete else relation.name
+        )
+        relations[name] = relation
+    return relations
+
+
+def _prefetch_related_problems(key: str, model: type[models.Model], lookups: Any) -> list[str]:
+    """Check each ``prefetch_related`` lookup without running a query: every ``__``-separated
+    part must name a relation of the model reached so far (``prefetch_related`` itself only
+    notices a wrong name when it has rows to prefetch for, in the middle of rendering).
+
+    A ``GenericForeignKey`` can lead to any model, so what follows it is not checked.
+    """
+    if not isinstance(lookups, list) or not all(isinstance(item, str) for item in lookups):
+        return []
+    problems = []
+    for lookup in lookups:
+        current: type[models.Model] | None = model
+        for part in lookup.split(LOOKUP_SEP):
+            if current is None:
+                break
+            relation = _relations_by_accessor(current).get(part)
+            if relation is None:
+                problems.append(
+                    f"context hint {key!r}: prefetch_related: {lookup!r}: {current._meta.label} has no "
+                    f"relation {part!r}"
+                )
+                break
+            current = relation.related_model
+    return problems
+
+
 def hinted_model(hint: Mapping[str, Any]) -> type[models.Model]:
     """The model class a (valid) hint names."""
     return apps.get_model(hint["app_name"], hint["model_name"])
@@ -101,17 +145,40 @@ class _ModelBatch:
     pks: set[Any] = field(default_factory=set)
     select_related: set[str] = field(default_factory=set)
     prefetch_related: set[str] = field(default_factory=set)
+    owners: set[str] = field(default_factory=set)
     rows: dict[Any, models.Model] = field(default_factory=dict)
 
     def normalize(self, value: Any) -> Any:
         """The value as the model's primary key type (``"7"`` -> 7, a UUID string -> ``UUID``),
-        or ``_NOT_A_PK`` when it cannot be one."""
+        or ``_NOT_A_PK`` when it cannot be one.
+
+        A value cannot be a key when the key field does not accept it: it does not convert
+        (``"abc"`` for an integer key), fails the field's validators (a string longer than a
+        ``CharField`` key's ``max_length``), is outside the database's range for an integer key
+        (``10**20``, which SQLite would refuse with ``OverflowError``), or is a number with a
+        fractional part (``1.9`` does not load the row 1; ``2.0`` loads the row 2).
+        """
         if value is None or isinstance(value, (bool, dict, list)):
             return _NOT_A_PK
+        key_field = _key_field(self.model)
         try:
-            return self.model._meta.pk.to_python(value)
-        except (ValidationError, TypeError, ValueError):
+            key = key_field.to_python(value)
+            if isinstance(value, numbers.Number) and not isinstance(value, int) and key != value:
+                return _NOT_A_PK
+            # An integer field's validators hold the database's range for it.
+            key_field.run_validators(key)
+        except (ValidationError, TypeError, ValueError, OverflowError):
             return _NOT_A_PK
+        return key
+
+
+def _key_field(model: type[models.Model]) -> models.Field:
+    """The field that holds the model's key values: its primary key, or for a multi-table
+    inheritance child (whose primary key is a one-to-one link) the parent's key field."""
+    key_field = model._meta.pk
+    while key_field.remote_field is not None:
+        key_field = key_field.target_field
+    return key_field
 
 
 def _walk(value: Any, hints: Mapping[str, Any], visit: Callable[[str, Any], Any]) -> Any:
@@ -145,11 +212,14 @@ class ContextLoader:
             batch = self._batches[model] = _ModelBatch(model)
         return batch
 
-    def add(self, context: Any, hints: Mapping[str, Any]) -> None:
+    def add(self, context: Any, hints: Mapping[str, Any], owner: str = "") -> None:
         """Record the primary keys that ``context`` holds under the hinted keys, and the hints'
-        ``select_related`` / ``prefetch_related`` (unioned per model)."""
+        ``select_related`` / ``prefetch_related`` (unioned per model). ``owner`` names where the
+        hints come from (a context renderer), for the error ``load`` may raise."""
         for hint in hints.values():
             batch = self._batch(hint)
+            if owner:
+                batch.owners.add(owner)
             batch.select_related.update(hint.get("select_related", []))
             batch.prefetch_related.update(hint.get("prefetch_related", []))
 
@@ -163,7 +233,13 @@ class ContextLoader:
         _walk(context, hints, collect)
 
     def load(self) -> None:
-        """Fetch every hinted model's rows: one query per model (plus its prefetch queries)."""
+        """Fetch every hinted model's rows: one query per model (plus its prefetch queries).
+
+        A ``select_related`` or ``prefetch_related`` lookup that Django rejects while loading
+        (hints are validated beforehand, so only hints that slipped past validation get here)
+        raises ``ImproperlyConfigured`` naming the model and the owners of its hints: the hints
+        concern every event of the batch, so the batch fails loudly rather than rendering none.
+        """
         for batch in self._batches.values():
             if not batch.pks:
                 continue
@@ -172,7 +248,15 @@ class ContextLoader:
                 queryset = queryset.select_related(*sorted(batch.select_related))
             if batch.prefetch_related:
                 queryset = queryset.prefetch_related(*sorted(batch.prefetch_related))
-            batch.rows = {row.pk: row for row in queryset}
+            try:
+                batch.rows = {row.pk: row for row in queryset}
+            except (AttributeError, ValueError, FieldError) as error:
+                owners = (
+                    f" for the context hints of {', '.join(sorted(batch.owners))}" if batch.owners else ""
+                )
+                raise ImproperlyConfigured(
+                    f"loading {batch.model._meta.label}{owners} failed: {type(error).__name__}: {error}"
+                ) from error
 
     def loaded_context(self, context: Any, hints: Mapping[str, Any]) -> Any:
         """A copy of ``context`` with the hinted primary keys replaced by the loaded rows

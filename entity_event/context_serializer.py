@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise ValueError(f"{text} does not fit a float")
+    return number
 
 
 class DefaultContextSerializer:
@@ -18,8 +32,12 @@ class DefaultContextSerializer:
       list of dicts for a prefetched many-valued relation. Relations that were not loaded are
       left out rather than fetched, so serialising costs no query;
     * dicts, lists and tuples are serialised item by item (tuples become lists);
+    * a field's value that JSON cannot hold becomes a string: a file field's (``FileField``,
+      ``ImageField``) gives the file's name, a ``BinaryField``'s gives its bytes in base64.
+      Deferred fields are left out (reading them would cost a query per row);
     * a string holding a JSON object or array (``'{"a": 1}'``, ``'[1, 2]'``) is decoded and
-      serialised; other strings stay strings;
+      serialised; other strings stay strings, and so do strings that are not strict JSON
+      (``NaN``, ``Infinity``, a number too large for a float) or nest too deeply to decode;
     * anything else (numbers, ``None``, dates, UUIDs, decimals) is left for ``DjangoJSONEncoder``.
 
     A relation that leads back to an instance being serialised (a prefetched child pointing at
@@ -52,10 +70,11 @@ class DefaultContextSerializer:
         """Decode a string that holds a JSON object or array; keep any other string."""
         if value.lstrip()[:1] in ("{", "["):
             try:
-                decoded = json.loads(value)
-            except ValueError:
+                return self.serialize_value(
+                    json.loads(value, parse_constant=_reject_constant, parse_float=_finite_float)
+                )
+            except (ValueError, RecursionError):
                 return value
-            return self.serialize_value(decoded)
         return value
 
     def serialize_model(self, instance: models.Model) -> Any:
@@ -64,8 +83,11 @@ class DefaultContextSerializer:
             return instance.pk
         self._in_progress.add(id(instance))
         try:
+            deferred = instance.get_deferred_fields()
             data: dict[str, Any] = {
-                field.name: field.value_from_object(instance) for field in instance._meta.concrete_fields
+                field.name: self.serialize_field_value(field.value_from_object(instance))
+                for field in instance._meta.concrete_fields
+                if field.attname not in deferred
             }
             for name, related in instance._state.fields_cache.items():
                 data[name] = None if related is None else self.serialize_model(related)
@@ -74,3 +96,12 @@ class DefaultContextSerializer:
             return data
         finally:
             self._in_progress.discard(id(instance))
+
+    def serialize_field_value(self, value: Any) -> Any:
+        """A model field's value: a file's name for a file field, base64 text for binary data,
+        anything else unchanged."""
+        if isinstance(value, FieldFile):
+            return value.name
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return base64.b64encode(value).decode("ascii")
+        return value

@@ -123,7 +123,7 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
     for event in events:
         renderer = renderers.get(event.source_id)
         if renderer is not None:
-            loader.add(event.context, hints[renderer.pk])
+            loader.add(event.context, hints[renderer.pk], owner=f"the context renderer {renderer.name!r}")
     loader.load()
     for event in events:
         renderer = renderers.get(event.source_id)
@@ -215,6 +215,11 @@ class TemplateRenderer:
         return text, html
 
 
+def _describe(event: Event) -> str:
+    """The event for a log message, without a query (``str(event)`` reads its source)."""
+    return f"the event {event.pk} (uuid {event.uuid}, source {event.source_id})"
+
+
 def render_events(
     events: Iterable[Event], medium: Medium, observing_entity: Any = None
 ) -> dict[Event, tuple[str, str]]:
@@ -232,14 +237,16 @@ def render_events(
     for event in load_contexts_and_renderers(events, medium):
         renderer = event.loaded_renderings[medium.pk].renderer
         if renderer is None:
-            logger.debug("no context renderer for %s on the medium %r: not rendered", event, medium.name)
+            logger.debug(
+                "no context renderer for %s on the medium %r: not rendered", _describe(event), medium.name
+            )
             continue
         try:
             rendered[event] = templates.render_event(event, medium, observing_entity)
         except Exception:
             logger.warning(
                 "rendering %s on the medium %r with the context renderer %r failed: left out",
-                event,
+                _describe(event),
                 medium.name,
                 renderer.name,
                 exc_info=True,
@@ -280,8 +287,11 @@ def preview_renderer(renderer: ContextRenderer, limit: int = 5) -> list[Renderer
         return [RendererPreview(event, error=error) for event in events]
     loader = ContextLoader(using=renderer._state.db)
     for event in events:
-        loader.add(event.context, renderer.context_hints)
-    loader.load()
+        loader.add(event.context, renderer.context_hints, owner=f"the context renderer {renderer.name!r}")
+    try:
+        loader.load()
+    except ImproperlyConfigured as error:
+        return [RendererPreview(event, error=str(error)) for event in events]
 
     templates = TemplateRenderer()
     previews = []

@@ -86,6 +86,36 @@ def test_invalid_hints_saved_in_the_database_are_reported(style, photo_source):
     assert preview.error.startswith("invalid context hints:")
 
 
+def test_a_mistyped_prefetch_lookup_saved_in_the_database_is_reported(admin_client, style, photo_source):
+    hints = {"account": {**HINTS["account"], "prefetch_related": ["fotos"]}}
+    renderer = ContextRenderer.objects.create(
+        name="r", rendering_style=style, source=photo_source, text_template="x", context_hints=hints
+    )
+    Event.objects.create_event(source=photo_source, context={"account": Account.objects.create(name="a").pk})
+    [preview] = preview_renderer(renderer)
+    assert preview.error == (
+        "invalid context hints: context hint 'account': prefetch_related: 'fotos': "
+        "testapp.Account has no relation 'fotos'"
+    )
+    assert "invalid context hints: context hint" in change_page(admin_client, renderer)
+
+
+def test_a_loading_error_is_reported_instead_of_raised(admin_client, style, photo_source, monkeypatch):
+    # Hints that passed validation and still fail to load (validation stubbed out here).
+    monkeypatch.setattr("entity_event.rendering.context_hints_problems", lambda hints: [])
+    hints = {"account": {**HINTS["account"], "prefetch_related": ["fotos"]}}
+    renderer = ContextRenderer.objects.create(
+        name="r", rendering_style=style, source=photo_source, text_template="x", context_hints=hints
+    )
+    Event.objects.create_event(source=photo_source, context={"account": Account.objects.create(name="a").pk})
+    [preview] = preview_renderer(renderer)
+    assert preview.text == ""
+    assert preview.error.startswith(
+        "loading testapp.Account for the context hints of the context renderer 'r' failed: AttributeError"
+    )
+    assert "loading testapp.Account for the context hints of" in change_page(admin_client, renderer)
+
+
 def test_without_events_and_before_saving(admin_client, style, photo_source):
     renderer = ContextRenderer.objects.create(
         name="r", rendering_style=style, source=photo_source, text_template="x"

@@ -92,6 +92,47 @@ class TestHintedKeys:
         )
         assert loaded == {"a": None, "b": None, "c": None, "d": None, "e": [ann, None], "p": None}
 
+    @pytest.mark.parametrize(
+        "value",
+        [10**20, -(10**19), "99999999999999999999", 2**63, 1.9, -0.5, float("inf"), float("nan"), "1.0"],
+    )
+    def test_out_of_range_and_fractional_numbers_load_as_none(self, rows, value, django_assert_num_queries):
+        """On SQLite such values made the whole batch fail with OverflowError; now they are not
+        keys, as on PostgreSQL, and the other keys of the batch still load (one query)."""
+        _, (ann, _), _ = rows
+        with django_assert_num_queries(1):
+            loaded = load({"a": value, "b": [ann.pk, value]}, {"a": ACCOUNT, "b": ACCOUNT})
+        assert loaded == {"a": None, "b": [ann, None]}
+
+    def test_integral_floats_and_decimals_load_the_row(self, rows):
+        from decimal import Decimal
+
+        _, (ann, bob), _ = rows
+        loaded = load(
+            {"a": float(ann.pk), "b": Decimal(bob.pk), "c": Decimal("1.5")}, dict.fromkeys("abc", ACCOUNT)
+        )
+        assert loaded == {"a": ann, "b": bob, "c": None}
+
+    def test_values_the_key_field_validators_reject_load_as_none(self, db, django_assert_num_queries):
+        from django.contrib.sessions.models import Session
+
+        session = Session.objects.create(
+            session_key="k" * 40, session_data="", expire_date="2100-01-01T00:00Z"
+        )
+        hint = {"app_name": "sessions", "model_name": "Session"}
+        with django_assert_num_queries(1):
+            loaded = load({"s": ["k" * 40, "k" * 41]}, {"s": hint})
+        assert loaded == {"s": [session, None]}
+
+    def test_multi_table_inheritance_child_uses_the_parent_key_range(self, db, django_assert_num_queries):
+        from tests.testapp.models import FollowSubEntitiesMedium
+
+        medium = FollowSubEntitiesMedium.objects.create(name="m", display_name="M")
+        hint = {"app_name": "testapp", "model_name": "FollowSubEntitiesMedium"}
+        with django_assert_num_queries(1):
+            loaded = load({"m": [medium.pk, 10**20, 1.5]}, {"m": hint})
+        assert loaded == {"m": [medium, None, None]}
+
     def test_context_is_copied_not_mutated(self, rows):
         _, (ann, _), _ = rows
         context = {"account": ann.pk, "list": [{"account": ann.pk}]}
@@ -148,6 +189,70 @@ class TestHintValidation:
         )
 
     @pytest.mark.parametrize(
+        ("hint", "lookup"),
+        [
+            (ACCOUNT, "team"),  # forward foreign key
+            (ACCOUNT, "photos"),  # reverse foreign key, by its related_name
+            (ACCOUNT, "tagged_in__owner__team__accounts"),  # reverse many-to-many, then on and on
+            (PHOTO, "tagged"),  # forward many-to-many
+            ({"app_name": "auth", "model_name": "User"}, "logentry_set"),  # default accessor name
+            ({"app_name": "auth", "model_name": "User"}, "groups"),
+        ],
+    )
+    def test_accepted_prefetch_lookups_do_prefetch(self, rows, hint, lookup, django_assert_num_queries):
+        """What validation accepts is what prefetch_related accepts: the lookup loads, with one
+        query for the rows and one per level of the lookup."""
+        from django.contrib.auth.models import User
+
+        assert context_hints_problems({"a": {**hint, "prefetch_related": [lookup]}}) == []
+        team, accounts, photo = rows
+        pk = {"Account": accounts[0].pk, "Photo": str(photo.pk)}.get(hint["model_name"])
+        if pk is None:
+            pk = User.objects.create(username="u").pk
+        with django_assert_num_queries(1 + len(lookup.split("__"))):
+            assert load({"a": pk}, {"a": {**hint, "prefetch_related": [lookup]}})["a"].pk is not None
+
+    def test_what_follows_a_generic_foreign_key_is_not_checked(self, db, django_assert_num_queries):
+        """``Entity.entity`` is a GenericForeignKey: it may lead to any model, so the parts after
+        it cannot be checked without rows; the generic relation itself is accepted."""
+        from django.contrib.auth.models import User
+        from django.contrib.contenttypes.models import ContentType
+
+        from tests.entities import make_entity
+
+        hint = {"app_name": "entity", "model_name": "Entity"}
+        assert (
+            context_hints_problems({"e": {**hint, "prefetch_related": ["entity__groups", "entity__x"]}}) == []
+        )
+        assert context_hints_problems({"e": {**hint, "prefetch_related": ["entyty"]}}) == [
+            "context hint 'e': prefetch_related: 'entyty': entity.Entity has no relation 'entyty'"
+        ]
+        user = User.objects.create(username="u")
+        entity = make_entity("U")
+        entity.entity_type, entity.entity_id = ContentType.objects.get_for_model(User), user.pk
+        entity.save()
+        with django_assert_num_queries(3):  # the entities, the users they mirror, the users' groups
+            loaded = load({"e": entity.pk}, {"e": {**hint, "prefetch_related": ["entity__groups"]}})
+        assert loaded["e"] == entity and loaded["e"].entity == user
+
+    def test_a_lookup_rejected_while_loading_is_improperly_configured(self, rows):
+        """Hints that slipped past validation (here, a loader used without validating) fail the
+        whole batch with an error naming the model and the hints' owner."""
+        from django.core.exceptions import ImproperlyConfigured
+
+        hints = {"a": {**ACCOUNT, "prefetch_related": ["fotos"]}}
+        for owner, named in (
+            ("the context renderer 'r'", " for the context hints of the context renderer 'r'"),
+            ("", ""),
+        ):
+            loader = ContextLoader()
+            loader.add({"a": rows[1][0].pk}, hints, owner=owner)
+            with pytest.raises(ImproperlyConfigured) as error:
+                loader.load()
+            assert str(error.value).startswith(f"loading testapp.Account{named} failed:")
+            assert "AttributeError: Cannot find 'fotos' on Account object" in str(error.value)
+
+    @pytest.mark.parametrize(
         ("hints", "message"),
         [
             ([], "context hints must be a dict of context key to hint, got list"),
@@ -169,6 +274,22 @@ class TestHintValidation:
             (
                 {"a": {**ACCOUNT, "select_related": ["name"]}},
                 "context hint 'a': select_related: Non-relational field given in select_related: 'name'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["photos", "fotos"]}},
+                "context hint 'a': prefetch_related: 'fotos': testapp.Account has no relation 'fotos'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["photos__tagged__teem"]}},
+                "prefetch_related: 'photos__tagged__teem': testapp.Account has no relation 'teem'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["name"]}},
+                "prefetch_related: 'name': testapp.Account has no relation 'name'",
+            ),
+            (
+                {"a": {**ACCOUNT, "prefetch_related": ["team__name"]}},
+                "prefetch_related: 'team__name': testapp.Team has no relation 'name'",
             ),
             ({"a": {"app_name": "testapp", "model_name": "Nope"}}, "names the model testapp.Nope, which is"),
             ({"a": {"app_name": "nope", "model_name": "Account"}}, "names the model nope.Account, which is"),

@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from entity_event.context_serializer import DefaultContextSerializer
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
-from tests.testapp.models import Account, Photo, Team
+from tests.testapp.models import Account, Document, Photo, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,33 @@ class TestDefaultContextSerializer:
             "123",
             [1],
         ]
+
+    def test_strings_that_are_not_strict_json_stay_strings(self):
+        # json.loads alone would give nan / inf (which json.dumps writes as invalid JSON) and
+        # raise RecursionError on deep nesting.
+        values = ["[NaN, 1]", '{"a": Infinity}', "[-Infinity]", "[1e999]", "[-1e999]", "[" * 100000]
+        assert DefaultContextSerializer(values).data == values
+        assert DefaultContextSerializer(["[1.5, 1e300]"]).data == [[1.5, 1e300]]
+        # 900 levels decode, but serialising them item by item goes deeper than Python's
+        # recursion limit (1000): kept as it is too.
+        nested = "[" * 900 + "]" * 900
+        assert DefaultContextSerializer({"deep": nested}).data == {"deep": nested}
+
+    def test_file_and_binary_fields_become_strings(self, db):
+        Document.objects.create(name="contract", file="documents/a.txt", data=b"\x00\x01\xff")
+        Document.objects.create(name="empty")
+        data = DefaultContextSerializer(list(Document.objects.order_by("pk"))).data
+        assert roundtrip(data) == data
+        assert [(row["name"], row["file"], row["data"]) for row in data] == [
+            ("contract", "documents/a.txt", "AAH/"),
+            ("empty", "", None),
+        ]
+
+    def test_deferred_fields_are_left_out_without_a_query(self, rows, django_assert_num_queries):
+        accounts = list(Account.objects.defer("name").order_by("pk"))
+        with django_assert_num_queries(0):
+            data = DefaultContextSerializer(accounts).data
+        assert data == [{"id": account.pk, "team": account.team_id} for account in accounts]
 
     def test_model_without_loaded_relations_costs_no_query(self, rows, django_assert_num_queries):
         team, ann, _, photo = rows

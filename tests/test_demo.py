@@ -8,9 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from entity_event.management.commands.entity_event_demo import build_world, run_scenario
 from entity_event.models import Event, EventSeen, Medium, Source
 
 pytestmark = pytest.mark.django_db
+
+# Measured; what matters is that it does not grow with the number of events.
+QUERIES_OF_THE_SCENARIO = 26
 
 
 def run_demo(*args: str) -> str:
@@ -56,6 +60,34 @@ def test_json_output():
     ]
     assert report["emails"][0]["subject"] == "[Yoursite] Photo Tag"
     assert report["emails_second_run"] == []
+
+
+@pytest.mark.parametrize("extra", [3, 30])
+def test_the_scenario_costs_the_same_queries_for_3_and_30_more_events(extra, django_assert_num_queries):
+    """The newsfeed page and the email batches read the events' sources for every event: they
+    are loaded with the events (feed) or in one query per batch (emails), not one per event."""
+    world = build_world()
+    entities = world["entities"]
+    photo_tag, new_product = Source.objects.get(name="photo-tag"), Source.objects.get(name="new-product")
+    Event.objects.create_events(
+        [
+            {
+                "source": new_product,
+                "context": {"product": f"p{i}", "price": "$1"},
+                "uuid": f"demo-{world['run']}-x{i}",
+            }
+            for i in range(extra)
+        ]
+        + [
+            {"source": photo_tag, "actors": [entities["bob"]], "context": {"tagged": [], "location": f"l{i}"}}
+            for i in range(extra)
+        ]
+    )
+    with django_assert_num_queries(QUERIES_OF_THE_SCENARIO):
+        report = run_scenario(world)
+    assert len(report["newsfeed"]["events"]) == 3 + extra
+    assert len(report["emails"]) == 3 + extra
+    assert {message["subject"] for message in report["emails"]} == {"[Yoursite] Photo Tag"}
 
 
 def test_refuses_a_database_with_data_unless_forced():

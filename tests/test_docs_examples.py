@@ -18,12 +18,13 @@ from types import ModuleType
 import pytest
 from django.core import mail
 
-from entity_event.models import Event, RenderingStyle
+from entity_event.models import ContextRenderer, Event, EventSeen, RenderingStyle
 from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+EMAIL_BATCH_QUERIES = 15
 
 
 def load_example(name: str) -> ModuleType:
@@ -67,6 +68,52 @@ def test_quickstart_newsfeed_page_query_count(django_assert_num_queries):
     with django_assert_num_queries(2):
         texts = example.newsfeed_page(result["newsfeed"], result["users"]["bob"])
     assert texts == result["alice_feed"]
+
+
+def tag_more_photos(example, result, count: int, location: str = "Paris") -> None:
+    users = result["users"]
+    photo_source = Event.objects.get(uuid="photo-tag-1").source
+    for number in range(100, 100 + count):
+        example.tag_photo(photo_source, number, users["bob"], [users["alice"]], location)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [3, 30])
+def test_quickstart_email_batch_query_count(count, django_assert_num_queries):
+    example = load_example("quickstart_example")
+    result = example.run_quickstart()
+    tag_more_photos(example, result, count)
+    mail.outbox.clear()
+    # Measured; what matters is that the events' sources (the subjects) and the hinted users
+    # are loaded once for the batch: the same for 3 events as for 30.
+    with django_assert_num_queries(EMAIL_BATCH_QUERIES):
+        assert example.send_email_batch(result["email"]) == count
+    assert len(mail.outbox) == count
+    assert {message.subject for message in mail.outbox} == {"[Yoursite] Photo Tag"}
+
+
+@pytest.mark.django_db
+def test_quickstart_email_batch_skips_events_that_did_not_render():
+    example = load_example("quickstart_example")
+    result = example.run_quickstart()
+    tag_more_photos(example, result, 2)
+    boom = example.tag_photo(
+        Event.objects.get(uuid="photo-tag-1").source,
+        200,
+        result["users"]["bob"],
+        [result["users"]["alice"]],
+        "boom",
+    )
+    renderer = ContextRenderer.objects.get(name="short-photo-tag")
+    renderer.text_template = (
+        "{% if location == 'boom' %}{{ 1|divisibleby:0 }}{% endif %}" + renderer.text_template
+    )
+    renderer.save()
+    mail.outbox.clear()
+    # Three events claimed; the one whose template raises is left out, the two others are sent.
+    assert example.send_email_batch(result["email"]) == 3
+    assert sorted(message.body for message in mail.outbox) == ["bob tagged alice in a photo at Paris."] * 2
+    assert EventSeen.objects.filter(event=boom).exists()
 
 
 @pytest.mark.django_db

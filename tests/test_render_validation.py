@@ -82,6 +82,22 @@ class TestContextRendererClean:
             ]
         }
 
+    def test_mistyped_prefetch_lookup(self, style, photo_source):
+        renderer = ContextRenderer(
+            name="a",
+            rendering_style=style,
+            source=photo_source,
+            text_template="x",
+            context_hints={
+                "a": {"app_name": "testapp", "model_name": "Account", "prefetch_related": ["fotos"]}
+            },
+        )
+        assert errors_of(renderer) == {
+            "context_hints": [
+                "context hint 'a': prefetch_related: 'fotos': testapp.Account has no relation 'fotos'"
+            ]
+        }
+
     def test_inline_templates_must_compile(self, style, photo_source):
         renderer = ContextRenderer(
             name="a",

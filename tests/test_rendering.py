@@ -125,7 +125,10 @@ class TestRendererLookup:
         with caplog.at_level(logging.DEBUG, logger="entity_event.rendering"):
             result = feed.render([rendered_event, skipped])
         assert result == {rendered_event: ("photo", "")}
-        assert f"no context renderer for {skipped} on the medium 'feed'" in caplog.text
+        assert (
+            f"no context renderer for the event {skipped.pk} (uuid {skipped.uuid}, source {product.pk}) "
+            "on the medium 'feed'" in caplog.text
+        )
         with pytest.raises(NoContextRendererError, match="no context renderer matches"):
             skipped.render(feed)
 
@@ -260,8 +263,25 @@ class TestTemplates:
         bad = event(photo_source, value=4, divisor=0)
         with caplog.at_level(logging.WARNING, logger="entity_event.rendering"):
             assert feed.render([good, bad]) == {good: ("True", "")}
-        assert f"rendering {bad} on the medium 'feed'" in caplog.text
+        assert (
+            f"rendering the event {bad.pk} (uuid {bad.uuid}, source {photo_source.pk}) on the medium 'feed' "
+            "with the context renderer 'r' failed: left out" in caplog.text
+        )
         assert "ZeroDivisionError" in caplog.text
+
+    @pytest.mark.parametrize("count", [2, 20])
+    def test_logging_left_out_events_costs_no_query(
+        self, short, feed, photo_source, product_source, caplog, count, django_assert_num_queries
+    ):
+        renderer("r", short, source=photo_source, text_template="{{ value|divisibleby:0 }}")
+        events = [event(photo_source, value=1) for _ in range(count)]
+        events += [event(product_source) for _ in range(count)]  # no renderer
+        events = list(Event.objects.filter(pk__in=[e.pk for e in events]))  # sources not cached
+        # the renderers only: the events' sources are not read for the log
+        with caplog.at_level(logging.DEBUG, logger="entity_event.rendering"), django_assert_num_queries(1):
+            assert feed.render(events) == {}
+        assert caplog.text.count("failed: left out") == count
+        assert caplog.text.count("no context renderer for the event") == count
 
 
 class TestLoadContextsAndRenderers:
@@ -326,6 +346,31 @@ class TestLoadContextsAndRenderers:
             ImproperlyConfigured, match="context renderer 'bad-hints': context hint 'a' needs"
         ):
             feed.render([event(photo_source, a=1)])
+
+    def test_a_mistyped_prefetch_lookup_in_the_database_is_improperly_configured(
+        self, short, feed, photo_source, account
+    ):
+        hints = {"account": {"app_name": "testapp", "model_name": "Account", "prefetch_related": ["fotos"]}}
+        renderer("typo", short, source=photo_source, text_template="x", context_hints=hints)
+        with pytest.raises(
+            ImproperlyConfigured,
+            match="context renderer 'typo': context hint 'account': prefetch_related: 'fotos': testapp",
+        ):
+            feed.render([event(photo_source, account=account.pk)])
+
+    def test_hints_that_fail_while_loading_fail_the_batch_naming_the_renderer(
+        self, short, feed, photo_source, account, monkeypatch
+    ):
+        # Hints that passed validation and still fail to load (validation stubbed out here).
+        monkeypatch.setattr("entity_event.rendering.context_hints_problems", lambda hints: [])
+        hints = {"account": {"app_name": "testapp", "model_name": "Account", "prefetch_related": ["fotos"]}}
+        renderer("typo", short, source=photo_source, text_template="x", context_hints=hints)
+        with pytest.raises(
+            ImproperlyConfigured,
+            match="loading testapp.Account for the context hints of the context renderer 'typo' failed: "
+            "AttributeError",
+        ):
+            feed.render([event(photo_source, account=account.pk)])
 
 
 class TestQueryCounts:

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
+from django.db.models import prefetch_related_objects
 from entity.models import Entity, EntityKind, EntityRelationship
 
 from entity_event import (
@@ -188,8 +189,12 @@ def newsfeed_page(newsfeed_medium: Medium, user_entity: Entity) -> list[str]:
 def send_email_batch(email_medium: Medium) -> int:
     # Run periodically by a worker: each call claims the events not sent yet.
     batch = email_medium.events_targets(seen=False, mark_seen=True)
-    rendered = email_medium.render([event for event, targets in batch])
+    events = [event for event, targets in batch]
+    prefetch_related_objects(events, "source")  # the subjects' sources, in one query
+    rendered = email_medium.render(events)
     for event, targets in batch:
+        if event not in rendered:
+            continue  # no renderer, or its template failed (logged): send the other emails
         send_mail(
             subject=f"[Yoursite] {event.source.display_name}",
             message=rendered[event][0],

@@ -34,6 +34,17 @@ class Photo(models.Model):
         return self.title
 
 
+class Document(models.Model):
+    """Fields whose values JSON cannot hold as they are (serialized contexts)."""
+
+    name = models.CharField(max_length=64)
+    file = models.FileField(upload_to="documents", blank=True)
+    data = models.BinaryField(null=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class FollowSubEntitiesMedium(Medium):
     """The 0.7 docs' example of a custom following rule: entities follow themselves and their
     sub-entities (the opposite of the default). Copied from the docs, with the missing imports."""

@@ -21,6 +21,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from entity.models import Entity, EntityKind, EntityRelationship
 
 from entity_event.models import (
@@ -225,7 +226,11 @@ def run_scenario(world: dict[str, Any]) -> dict[str, Any]:
     newsfeed: Medium = world["newsfeed"]
     reader = world["entities"]["alice"]
 
-    feed_events = list(newsfeed.entity_events(reader).filter(uuid__startswith=f"demo-{world['run']}-"))
+    feed_events = list(
+        newsfeed.entity_events(reader)
+        .filter(uuid__startswith=f"demo-{world['run']}-")
+        .select_related("source")
+    )
     rendered_feed = newsfeed.render(feed_events)
     newsfeed_items = [
         {"time": event.time.isoformat(), "source": event.source.name, "text": rendered_feed[event][0]}
@@ -235,7 +240,9 @@ def run_scenario(world: dict[str, Any]) -> dict[str, Any]:
 
     def email_batch() -> list[dict[str, Any]]:
         batch = email.events_targets(seen=False, mark_seen=True)
-        rendered = email.render([event for event, _ in batch])
+        events = [event for event, _ in batch]
+        prefetch_related_objects(events, "source")  # the subjects' sources, in one query
+        rendered = email.render(events)
         return [
             {
                 "to": [target.entity_meta["email"] for target in targets],
