@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('testapp', '0002_followsubentitiesmedium'),
+        ('testapp', '0003_passthroughmedium'),
     ]
 
     operations = [
