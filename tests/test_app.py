@@ -35,7 +35,7 @@ def test_unknown_attribute():
 @pytest.mark.django_db
 def test_no_missing_migrations():
     out = StringIO()
-    call_command("makemigrations", "entity_event", "--check", "--dry-run", stdout=out)
+    call_command("makemigrations", "entity_event", "testapp", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
 
 
