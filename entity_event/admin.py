@@ -39,6 +39,15 @@ from entity_event.models import (
 )
 from entity_event.rendering import preview_renderer
 
+#: Search of the (un)subscription lists: the entity, source and medium by name.
+ENTITY_SOURCE_MEDIUM_SEARCH = [
+    "entity__display_name",
+    "source__name",
+    "source__display_name",
+    "medium__name",
+    "medium__display_name",
+]
+
 #: How many recent events the context renderer preview renders.
 PREVIEW_EVENTS = 5
 PREVIEW_OUTPUT_CELLS = "<td><pre>{}</pre></td><td><pre>{}</pre></td>"
@@ -93,13 +102,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["medium", "source", "sub_entity_kind", "only_following"]
     list_select_related = ["entity", "sub_entity_kind", "source", "medium"]
     raw_id_fields = ["entity"]
-    search_fields = [
-        "entity__display_name",
-        "source__name",
-        "source__display_name",
-        "medium__name",
-        "medium__display_name",
-    ]
+    search_fields = ENTITY_SOURCE_MEDIUM_SEARCH
     ordering = ["medium__name", "source__name", "entity__display_name", "id"]
 
 
@@ -112,13 +115,7 @@ class UnsubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["medium", "source"]
     list_select_related = ["entity", "source", "medium"]
     raw_id_fields = ["entity"]
-    search_fields = [
-        "entity__display_name",
-        "source__name",
-        "source__display_name",
-        "medium__name",
-        "medium__display_name",
-    ]
+    search_fields = ENTITY_SOURCE_MEDIUM_SEARCH
     ordering = ["medium__name", "source__name", "entity__display_name", "id"]
 
 
