@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import re
 import uuid as uuid_module
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from entity.models import Entity
+
+from entity_event.validation import (
+    check_context,
+    check_flag,
+    check_iterable,
+    check_time,
+    check_uuid,
+    model_pk,
+)
 
 if TYPE_CHECKING:
     from entity_event.models import Event, Medium
@@ -22,35 +27,6 @@ if TYPE_CHECKING:
 CREATE_EVENT_ARGUMENTS = frozenset(
     {"source", "context", "uuid", "time", "time_expires", "actors", "ignore_duplicates"}
 )
-
-
-#: The range of a 64-bit database id; beyond it SQLite raises OverflowError on any query.
-_MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
-
-#: A NUL character escaped in JSON text (an even number of backslashes before ``\u0000``, so that
-#: an escaped backslash followed by the text ``u0000`` does not count); PostgreSQL's jsonb
-#: rejects it, SQLite stores it, so it is refused everywhere.
-_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-
-
-def _pk_of(value: Any, model: type[models.Model], argument: str) -> int:
-    """Return the primary key of a model instance or an integer id, or raise a clear error."""
-    if isinstance(value, model):
-        if value.pk is None:
-            raise ValueError(
-                f"{argument}: the {model.__name__} {value!r} is not saved (it has no primary key)"
-            )
-        return value.pk
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not _MIN_ID <= value <= _MAX_ID:
-            raise ValueError(f"{argument}: the id {value} is out of range for a database id")
-        return value
-    raise TypeError(f"{argument}: expected a {model.__name__} or an integer id, got {type(value).__name__}")
-
-
-def _check_datetime(value: Any, argument: str) -> None:
-    if value is not None and not isinstance(value, datetime):
-        raise TypeError(f"{argument}: expected a datetime or None, got {type(value).__name__}")
 
 
 def _check_medium(medium: Any) -> None:
@@ -97,6 +73,7 @@ class EventManager(models.Manager):
         the input: the created event, or ``None`` for an ignored duplicate. Nothing is written
         when any input is invalid.
         """
+        check_iterable(kwargs_list, "create_events", "dicts of create_event arguments")
         pending = [self._prepare(position, kwargs) for position, kwargs in enumerate(kwargs_list)]
         if not pending:
             return []
@@ -132,51 +109,29 @@ class EventManager(models.Manager):
         from entity_event.models import Source
 
         source = kwargs["source"]
-        source_id = _pk_of(source, Source, f"{where}: source")
-
+        source_id = model_pk(source, Source, f"{where}: source")
         context = kwargs.get("context")
-        context = {} if context is None else context
-        if not isinstance(context, dict):
-            raise TypeError(f"{where}: context must be a dict, got {type(context).__name__}")
-        try:
-            # NaN and infinities are not JSON: PostgreSQL and SQLite both reject them.
-            encoded = json.dumps(context, cls=DjangoJSONEncoder, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{where}: context cannot be stored as JSON: {error}") from error
-        if _JSON_NUL.search(encoded):
-            raise ValueError(
-                f"{where}: context cannot be stored as JSON: it contains a NUL character (\\x00)"
-            )
-
+        context = {} if context is None else check_context(context, f"{where}: context")
         event_uuid = kwargs.get("uuid")
         if event_uuid is None:
             event_uuid = uuid_module.uuid4().hex
-        elif isinstance(event_uuid, uuid_module.UUID):
-            event_uuid = event_uuid.hex
-        elif not isinstance(event_uuid, str) or not event_uuid:
-            raise TypeError(f"{where}: uuid must be a non-empty string or a UUID, got {event_uuid!r}")
-        max_length = self.model._meta.get_field("uuid").max_length
-        if len(event_uuid) > max_length:
-            raise ValueError(f"{where}: uuid is {len(event_uuid)} characters long, the limit is {max_length}")
+        else:
+            max_length = self.model._meta.get_field("uuid").max_length
+            event_uuid = check_uuid(event_uuid, f"{where}: uuid", max_length)
 
         fields: dict[str, Any] = {"context": context, "uuid": event_uuid}
         for name in ("time", "time_expires"):
-            _check_datetime(kwargs.get(name), f"{where}: {name}")
-            if kwargs.get(name) is not None:
+            if check_time(kwargs.get(name), f"{where}: {name}") is not None:
                 fields[name] = kwargs[name]
         if isinstance(source, Source):
             fields["source"] = source
         else:
             fields["source_id"] = source_id
 
-        actors = kwargs.get("actors") or []
-        if isinstance(actors, (str, bytes, Entity)) or not isinstance(actors, Iterable):
-            raise TypeError(f"{where}: actors must be a list of Entity objects or ids")
-        actor_ids = list(dict.fromkeys(_pk_of(actor, Entity, f"{where}: actors") for actor in actors))
-
-        ignore_duplicates = kwargs.get("ignore_duplicates", False)
-        if not isinstance(ignore_duplicates, bool):
-            raise TypeError(f"{where}: ignore_duplicates must be True or False, got {ignore_duplicates!r}")
+        actors = kwargs.get("actors")
+        actors = [] if actors is None else check_iterable(actors, f"{where}: actors", "Entity objects or ids")
+        actor_ids = list(dict.fromkeys(model_pk(actor, Entity, f"{where}: actors") for actor in actors))
+        ignore_duplicates = check_flag(kwargs.get("ignore_duplicates", False), f"{where}: ignore_duplicates")
 
         return _PendingEvent(
             event=self.model(**fields),

@@ -24,7 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from entity.models import Entity, EntityKind, EntityRelationship
 
-from entity_event.querysets import _MAX_ID, _MIN_ID
+from entity_event.validation import check_flag, check_time, model_pk
 
 if TYPE_CHECKING:
     from entity_event.models import Event, Medium, Subscription
@@ -57,15 +57,12 @@ def parse_filters(method: str, filters: dict[str, Any]) -> EventFilters:
     if unknown:
         raise TypeError(f"{method}() got unexpected keyword argument(s): {', '.join(unknown)}")
     for name in ("start_time", "end_time"):
-        value = filters.get(name)
-        if value is not None and not isinstance(value, datetime):
-            raise TypeError(f"{method}(): {name} must be a datetime or None, got {type(value).__name__}")
+        check_time(filters.get(name), f"{method}(): {name}")
     seen = filters.get("seen")
     if seen is not None and not isinstance(seen, bool):
         raise TypeError(f"{method}(): seen must be True, False or None, got {seen!r}")
     for name in ("include_expired", "mark_seen"):
-        if not isinstance(filters.get(name, False), bool):
-            raise TypeError(f"{method}(): {name} must be True or False, got {filters[name]!r}")
+        check_flag(filters.get(name, False), f"{method}(): {name}")
     actor = filters.get("actor")
     actor_id = None if actor is None else entity_id_of(actor, f"{method}(): actor")
     return EventFilters(
@@ -79,17 +76,9 @@ def parse_filters(method: str, filters: dict[str, Any]) -> EventFilters:
 
 
 def entity_id_of(value: Any, argument: str) -> int:
-    """The id of an ``Entity`` or of an integer id; anything else is a ``TypeError``, an unsaved
+    """The id of a saved ``Entity`` or an integer id; anything else is a ``TypeError``, an unsaved
     entity or an id beyond 64 bits a ``ValueError`` (SQLite raised ``OverflowError`` on those)."""
-    if isinstance(value, Entity):
-        if value.pk is None:
-            raise ValueError(f"{argument}: the entity {value!r} is not saved")
-        return value.pk
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not _MIN_ID <= value <= _MAX_ID:
-            raise ValueError(f"{argument}: the id {value} is out of range for a database id")
-        return value
-    raise TypeError(f"{argument}: expected an Entity or an integer id, got {type(value).__name__}")
+    return model_pk(value, Entity, argument)
 
 
 def entity_ids(entities: Any, argument: str = "entities") -> models.QuerySet | list[int]:
@@ -498,18 +487,7 @@ def _garbage_collector_paused() -> Iterator[None]:
 
 def _entity_kind_id(entity_kind: Any) -> int:
     # An unsaved kind (pk None) would otherwise mean "no kind filter": every target.
-    if isinstance(entity_kind, EntityKind):
-        if entity_kind.pk is None:
-            raise ValueError(f"events_targets(): entity_kind {entity_kind!r} is not saved")
-        return entity_kind.pk
-    if isinstance(entity_kind, int) and not isinstance(entity_kind, bool):
-        if not _MIN_ID <= entity_kind <= _MAX_ID:
-            raise ValueError(f"events_targets(): entity_kind {entity_kind} is out of range for a database id")
-        return entity_kind
-    raise TypeError(
-        "events_targets(): entity_kind must be an EntityKind, its id or None, "
-        f"got {type(entity_kind).__name__}"
-    )
+    return model_pk(entity_kind, EntityKind, "events_targets(): entity_kind")
 
 
 def _id_subquery(events_query: EventQuerySet, ids: list[int], filters: EventFilters) -> Any:

@@ -22,9 +22,9 @@ def assert_nothing_written() -> None:
 BAD_INPUT = [
     # NaN and infinities are not JSON: SQLite's JSON_VALID check and PostgreSQL's json parser
     # refused them with an IntegrityError or a DataError.
-    ({"context": {"x": float("nan")}}, TypeError, "context cannot be stored as JSON: Out of range float"),
-    ({"context": {"x": [float("inf")]}}, TypeError, "context cannot be stored as JSON: Out of range float"),
-    ({"context": {"x": {"y": -float("inf")}}}, TypeError, "context cannot be stored as JSON"),
+    ({"context": {"x": float("nan")}}, ValueError, "context cannot be stored as JSON: it contains nan"),
+    ({"context": {"x": [float("inf")]}}, ValueError, "context cannot be stored as JSON: it contains inf"),
+    ({"context": {"x": {"y": -float("inf")}}}, ValueError, "context cannot be stored as JSON: it contains -inf"),
     # PostgreSQL's jsonb cannot hold a NUL character; SQLite stored it.
     ({"context": {"x": "a\x00b"}}, ValueError, r"context cannot be stored as JSON: it contains a NUL"),
     ({"context": {"key\x00": 1}}, ValueError, r"context cannot be stored as JSON: it contains a NUL"),

@@ -64,7 +64,7 @@ class TestFilterArguments:
             ({"actor": 1.0}, TypeError, "actor: expected an Entity or an integer id, got float"),
             ({"actor": [1]}, TypeError, "actor: expected an Entity or an integer id, got list"),
             ({"actor": Entity.objects.none()}, TypeError, "actor: expected an Entity or an integer id"),
-            ({"actor": Entity(display_name="x")}, ValueError, "actor: the entity .* is not saved"),
+            ({"actor": Entity(display_name="x")}, ValueError, "actor: the Entity .* is not saved"),
             # Ids beyond 64 bits: SQLite raised OverflowError, PostgreSQL returned nothing.
             ({"actor": 2**63}, ValueError, "actor: the id 9223372036854775808 is out of range"),
             ({"actor": -(2**63) - 1}, ValueError, "actor: the id .* is out of range"),
@@ -106,7 +106,7 @@ class TestEntityArguments:
     @pytest.mark.parametrize(
         ("entity", "error", "message"),
         [
-            (Entity(display_name="unsaved"), ValueError, "entity: the entity .* is not saved"),
+            (Entity(display_name="unsaved"), ValueError, "entity: the Entity .* is not saved"),
             (2**64, ValueError, "entity: the id 18446744073709551616 is out of range"),
             ([1], TypeError, "entity: expected an Entity or an integer id, got list"),
         ],
@@ -126,9 +126,9 @@ class TestEntityArguments:
         ("kind", "error", "message"),
         [
             # An unsaved kind has pk None, which used to mean "no kind filter": every target.
-            (EntityKind(name="unsaved"), ValueError, "entity_kind .* is not saved"),
-            (2**63, ValueError, "entity_kind 9223372036854775808 is out of range"),
-            (EntityKind.objects.none(), TypeError, "entity_kind must be an EntityKind, its id or None"),
+            (EntityKind(name="unsaved"), ValueError, "entity_kind: the EntityKind .* is not saved"),
+            (2**63, ValueError, "entity_kind: the id 9223372036854775808 is out of range"),
+            (EntityKind.objects.none(), TypeError, "entity_kind: expected an EntityKind or an integer id, got ActivatableQuerySet"),
         ],
     )
     def test_events_targets_rejects_entity_kind(self, world, kind, error, message):

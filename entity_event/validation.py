@@ -1,0 +1,225 @@
+"""Checks of the values entity_event stores or queries with, shared by every way in.
+
+``create_event(s)``, the query methods, the admin forms and the management commands accept and
+refuse the same values with the same messages, identically on every supported database: a value
+that one database would store and another refuse (a NUL character, a lone surrogate, NaN), or
+that a database or Python's ``datetime`` cannot read back (a time beyond the year 9999 in UTC),
+is refused here, before any query.
+
+Each ``check_*`` function raises ``TypeError`` for a value of the wrong kind and ``ValueError``
+for a value of the right kind that cannot be stored; the message starts with the name of the
+argument. The ``validate_*`` functions are the same checks as Django validators (they raise
+``ValidationError``) for model fields and forms. This module imports nothing of the app.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid as uuid_module
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+#: The range of a 64-bit database id; beyond it SQLite raises ``OverflowError`` on any query.
+MIN_ID, MAX_ID = -(2**63), 2**63 - 1
+
+#: The earliest and latest instants entity_event stores or queries with, in UTC: one day away from
+#: the ends of Python's calendar (years 1 and 9999), so that converting them to any time zone (to
+#: display them, or to store them under ``USE_TZ = False``) cannot overflow, on every database.
+MIN_TIME = datetime(1, 1, 2, tzinfo=UTC)
+MAX_TIME = datetime(9999, 12, 31, tzinfo=UTC) - timedelta(microseconds=1)
+
+#: How deeply dicts and lists may nest in an event context (the context itself is level 1): far
+#: more than real contexts need, and within what every supported database's JSON accepts
+#: (MariaDB's JSON functions stop at 32 levels) and what the recursive code that reads contexts
+#: (templates, the context loader, the serializer) handles.
+MAX_CONTEXT_DEPTH = 20
+
+#: A NUL character escaped in JSON text (an even number of backslashes before ``\u0000``, so that
+#: an escaped backslash followed by the text ``u0000`` does not count).
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+#: A UTF-16 surrogate code point: valid in a Python string, not in Unicode text (UTF-8 cannot
+#: encode it; PostgreSQL refuses it, SQLite stored it).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+def check_id(value: Any, argument: str) -> int:
+    """An integer id within a 64-bit database id's range (``bool`` is not an id)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{argument}: expected an integer id, got {type(value).__name__}")
+    if not MIN_ID <= value <= MAX_ID:
+        raise ValueError(f"{argument}: the id {value} is out of range for a database id")
+    return value
+
+
+def model_pk(value: Any, model: type[models.Model], argument: str) -> int:
+    """The primary key of a saved ``model`` instance, or an integer id (range-checked)."""
+    if isinstance(value, model):
+        if value.pk is None:
+            raise ValueError(
+                f"{argument}: the {model.__name__} {value!r} is not saved (it has no primary key)"
+            )
+        return value.pk
+    if isinstance(value, int) and not isinstance(value, bool):
+        return check_id(value, argument)
+    article = "an" if model.__name__[:1].lower() in "aeiou" else "a"
+    raise TypeError(
+        f"{argument}: expected {article} {model.__name__} or an integer id, got {type(value).__name__}"
+    )
+
+
+def check_flag(value: Any, argument: str) -> bool:
+    """``True`` or ``False``, nothing that merely looks like one (``1``, ``"no"``, ``None``)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{argument} must be True or False, got {value!r}")
+    return value
+
+
+def check_time(value: Any, argument: str) -> datetime | None:
+    """``None`` or a ``datetime`` that every supported database and Python can round-trip.
+
+    An aware datetime is taken as the instant it is; a naive one in the default time zone, as
+    Django stores it. In UTC it must fall between ``MIN_TIME`` and ``MAX_TIME``: a value such as
+    ``datetime.max`` with a negative offset is the year 10000 in UTC, which PostgreSQL stores and
+    then cannot return to Python (every later query that reads it fails), and SQLite refuses with
+    a bare ``OverflowError``.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise TypeError(f"{argument} must be a datetime or None, got {type(value).__name__}")
+    try:
+        aware = value if timezone.is_aware(value) else value.replace(tzinfo=timezone.get_default_timezone())
+        in_utc = aware.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not MIN_TIME <= in_utc <= MAX_TIME:
+        raise ValueError(
+            f"{argument} {value.isoformat()} is out of range: in UTC it must fall between "
+            f"{MIN_TIME.isoformat()} and {MAX_TIME.isoformat()}, so that every database can store it "
+            "and read it back"
+        )
+    return value
+
+
+def check_text(value: str, argument: str) -> str:
+    """A string every database stores as it is: no NUL character, no lone surrogate."""
+    if "\x00" in value:
+        raise ValueError(f"{argument} cannot contain a NUL character (\\x00)")
+    surrogate = _SURROGATE.search(value)
+    if surrogate:
+        raise ValueError(
+            f"{argument} cannot contain the lone surrogate {surrogate.group()!r}, which is not "
+            "valid Unicode text"
+        )
+    return value
+
+
+def check_uuid(value: Any, argument: str, max_length: int) -> str:
+    """An event uuid: a non-empty string of at most ``max_length`` characters, or a ``UUID``
+    (stored as its hex). ``None`` is for the caller to replace with a fresh one."""
+    if isinstance(value, uuid_module.UUID):
+        return value.hex
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{argument} must be a non-empty string or a UUID, got {value!r}")
+    if len(value) > max_length:
+        raise ValueError(f"{argument} is {len(value)} characters long, the limit is {max_length}")
+    return check_text(value, argument)
+
+
+def _check_nesting_and_numbers(value: dict[Any, Any], argument: str) -> None:
+    """Walk the context without recursion: refuse nesting deeper than ``MAX_CONTEXT_DEPTH`` (a
+    context nested thousands of levels deep made ``json.dumps`` raise ``RecursionError``) and
+    NaN or infinite numbers (not JSON; SQLite and PostgreSQL refused them differently)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{argument} cannot be stored as JSON: it contains {item!r}, which is not JSON")
+        if isinstance(item, (dict, list, tuple)):
+            if depth > MAX_CONTEXT_DEPTH:
+                raise ValueError(
+                    f"{argument} cannot be stored as JSON: it nests dicts and lists more than "
+                    f"{MAX_CONTEXT_DEPTH} levels deep"
+                )
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+def check_context(value: Any, argument: str) -> dict[str, Any]:
+    """A dict that every database stores as the same JSON and reads back whole.
+
+    Refused: anything but a dict (``TypeError``); values ``DjangoJSONEncoder`` cannot encode
+    (``TypeError``); NaN and infinities, NUL characters, lone surrogates, and nesting deeper
+    than ``MAX_CONTEXT_DEPTH`` levels (``ValueError``), in keys and values alike.
+    """
+    if not isinstance(value, dict):
+        raise TypeError(f"{argument} must be a dict, got {type(value).__name__}")
+    _check_nesting_and_numbers(value, argument)
+    try:
+        encoded = json.dumps(value, cls=DjangoJSONEncoder, allow_nan=False, ensure_ascii=False)
+    except TypeError as error:
+        raise TypeError(f"{argument} cannot be stored as JSON: {error}") from error
+    except ValueError as error:  # DjangoJSONEncoder refuses, say, an aware time of day
+        raise ValueError(f"{argument} cannot be stored as JSON: {error}") from error
+    # Checked on the encoded text, so that what the encoder made of dates, UUIDs or lazy strings
+    # is checked too. With ensure_ascii=False a NUL is escaped and a surrogate stays as it is.
+    if _JSON_NUL.search(encoded):
+        raise ValueError(f"{argument} cannot be stored as JSON: it contains a NUL character (\\x00)")
+    surrogate = _SURROGATE.search(encoded)
+    if surrogate:
+        raise ValueError(
+            f"{argument} cannot be stored as JSON: it contains the lone surrogate "
+            f"{surrogate.group()!r}, which is not valid Unicode text"
+        )
+    return value
+
+
+def check_iterable(value: Any, argument: str, items: str) -> Iterable[Any]:
+    """A list, tuple, set, generator or queryset of ``items``; not a string, bytes or a mapping
+    (whose keys would silently be taken for the items), nor a number or a bool."""
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"{argument} must be a list of {items}, got {type(value).__name__}")
+    return value
+
+
+def _raise_validation_error(check: Callable[[Any, str], Any], value: Any, argument: str) -> None:
+    """Run ``check`` and raise what it refuses as a ``ValidationError`` with the same message, so
+    that forms refuse exactly what the API refuses, in the same words."""
+    try:
+        check(value, argument)
+    except (TypeError, ValueError) as error:
+        raise ValidationError(str(error), code="invalid") from error
+
+
+def validate_context(value: Any) -> None:
+    """Validator of ``Event.context`` (see ``check_context``)."""
+    _raise_validation_error(check_context, value, "context")
+
+
+def validate_additional_context(value: Any) -> None:
+    """Validator of ``Medium.additional_context`` (see ``check_context``)."""
+    _raise_validation_error(check_context, value, "additional_context")
+
+
+def validate_time(value: Any) -> None:
+    """Validator of ``Event.time`` (see ``check_time``)."""
+    _raise_validation_error(check_time, value, "time")
+
+
+def validate_time_expires(value: Any) -> None:
+    """Validator of ``Event.time_expires`` (see ``check_time``)."""
+    _raise_validation_error(check_time, value, "time_expires")
+
+
+def validate_uuid(value: Any) -> None:
+    """Validator of ``Event.uuid``: no NUL character or lone surrogate (its form field checks the
+    length; see ``check_uuid``)."""
+    _raise_validation_error(check_text, value, "uuid")
