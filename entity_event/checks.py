@@ -9,16 +9,29 @@ from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
-from entity_event.conf import DEFAULT_RENDERING_STYLE_SETTING, default_rendering_style_name
+from entity_event.conf import (
+    DEFAULT_RENDERING_STYLE_SETTING,
+    context_hint_models,
+    default_rendering_style_name,
+    max_rendered_length,
+)
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``entity_event.E002``: ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE`` is not a string or None."""
-    try:
-        default_rendering_style_name()
-    except ImproperlyConfigured as error:
-        return [Error(str(error), id="entity_event.E002")]
-    return []
+    """The settings' types: ``entity_event.E002`` for ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``,
+    ``E003`` for ``ENTITY_EVENT_CONTEXT_HINT_MODELS``, ``E004`` for
+    ``ENTITY_EVENT_MAX_RENDERED_LENGTH``."""
+    errors: list[CheckMessage] = []
+    for read, check_id in (
+        (default_rendering_style_name, "entity_event.E002"),
+        (context_hint_models, "entity_event.E003"),
+        (max_rendered_length, "entity_event.E004"),
+    ):
+        try:
+            read()
+        except ImproperlyConfigured as error:
+            errors.append(Error(str(error), id=check_id))
+    return errors
 
 
 def check_default_rendering_style(

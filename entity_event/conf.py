@@ -30,3 +30,45 @@ def default_rendering_style_name() -> str | None:
             f"string) or None, got {value!r}"
         )
     return value
+
+
+#: Name of the setting that lists the models context hints may name (``"app_label.ModelName"``).
+#: ``None`` (the default) allows every installed model.
+CONTEXT_HINT_MODELS_SETTING = "ENTITY_EVENT_CONTEXT_HINT_MODELS"
+
+#: Name of the setting that caps the length of one rendered text or HTML output, in characters.
+MAX_RENDERED_LENGTH_SETTING = "ENTITY_EVENT_MAX_RENDERED_LENGTH"
+DEFAULT_MAX_RENDERED_LENGTH = 1_000_000
+
+
+def context_hint_models() -> frozenset[str] | None:
+    """The lowercased labels (``"testapp.account"``) of the models context hints may name, or
+    ``None`` when the setting is unset (every model allowed).
+
+    Templates can read whatever is reachable from the rows their hints load; listing the models
+    a site's renderers need limits where they can start. Raises ``ImproperlyConfigured`` when the
+    setting is not ``None`` or a list of ``"app_label.ModelName"`` strings (system check
+    ``entity_event.E003``).
+    """
+    value = getattr(settings, CONTEXT_HINT_MODELS_SETTING, None)
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(
+        isinstance(label, str) and label.count(".") == 1 and all(label.split(".")) for label in value
+    ):
+        raise ImproperlyConfigured(
+            f'{CONTEXT_HINT_MODELS_SETTING} must be None or a list of "app_label.ModelName" strings, '
+            f"got {value!r}"
+        )
+    return frozenset(label.lower() for label in value)
+
+
+def max_rendered_length() -> int:
+    """The longest text or HTML output one rendering may produce, in characters (default
+    1,000,000); a longer one is an error, so that a template looping out of control cannot fill
+    an email or a page. Raises ``ImproperlyConfigured`` for anything but a positive integer
+    (system check ``entity_event.E004``)."""
+    value = getattr(settings, MAX_RENDERED_LENGTH_SETTING, DEFAULT_MAX_RENDERED_LENGTH)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ImproperlyConfigured(f"{MAX_RENDERED_LENGTH_SETTING} must be a positive integer, got {value!r}")
+    return value

@@ -26,6 +26,8 @@ from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationE
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 
+from entity_event.conf import CONTEXT_HINT_MODELS_SETTING, context_hint_models
+
 #: The keys a hint must have, and the ones it may have.
 REQUIRED_HINT_KEYS = ("app_name", "model_name")
 OPTIONAL_HINT_KEYS = ("select_related", "prefetch_related")
@@ -40,10 +42,12 @@ def context_hints_problems(hints: Any) -> list[str]:
     A valid value is a dict mapping non-empty string keys to hints; a hint is a dict with the
     string keys ``app_name`` and ``model_name`` naming an installed model, and optionally
     ``select_related`` and ``prefetch_related``, each a list of strings. Nothing else is allowed,
-    so that a typo (``"selected_related"``) is reported instead of silently ignored.
+    so that a typo (``"selected_related"``) is reported instead of silently ignored. When the
+    ``ENTITY_EVENT_CONTEXT_HINT_MODELS`` setting lists models, a hint must name one of them.
     """
     if not isinstance(hints, Mapping):
         return [f"context hints must be a dict of context key to hint, got {type(hints).__name__}"]
+    allowed_models = context_hint_models()
     problems = []
     for key, hint in hints.items():
         if not isinstance(key, str) or not key:
@@ -73,6 +77,11 @@ def context_hints_problems(hints: Any) -> list[str]:
                     "which is not installed"
                 )
             else:
+                if allowed_models is not None and model._meta.label_lower not in allowed_models:
+                    problems.append(
+                        f"context hint {key!r} names the model {model._meta.label}, which the "
+                        f"{CONTEXT_HINT_MODELS_SETTING} setting does not allow"
+                    )
                 problems.extend(_select_related_problems(key, model, hint.get("select_related")))
                 problems.extend(_prefetch_related_problems(key, model, hint.get("prefetch_related")))
     return problems

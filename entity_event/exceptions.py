@@ -18,3 +18,19 @@ class NoContextRendererError(RuntimeError):
 
     ``Medium.render`` leaves such events out of its result; ``Event.render`` raises this error.
     """
+
+
+class RenderingWriteError(RuntimeError):
+    """A template, or code it called, tried to change the database while events were rendered.
+
+    Rendering never writes: every statement but a plain ``SELECT`` (and the savepoints of nested
+    transactions) is refused before it reaches the database, whatever the template called
+    (see ``entity_event.read_only``). ``Medium.render`` leaves the event out and logs this error.
+    """
+
+
+class RenderedOutputTooLongError(ValueError):
+    """A template produced more characters than ``ENTITY_EVENT_MAX_RENDERED_LENGTH`` allows.
+
+    ``Medium.render`` leaves the event out and logs the error; ``Event.render`` raises it.
+    """

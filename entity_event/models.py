@@ -242,11 +242,13 @@ class Event(models.Model):
 
         The context and renderer must have been loaded for that medium (by ``Medium.render`` or
         ``load_contexts_and_renderers``), otherwise ``ContextNotLoadedError`` (a ``RuntimeError``)
-        is raised; ``NoContextRendererError`` when no context renderer matches the event.
+        is raised; ``NoContextRendererError`` when no context renderer matches the event. Like
+        ``Medium.render`` it never writes: it runs in a read-only scope, whose few statements it
+        pays on every call, so render a batch with ``Medium.render``.
         """
-        from entity_event.rendering import TemplateRenderer
+        from entity_event.rendering import render_event
 
-        return TemplateRenderer().render_event(self, medium, observing_entity)
+        return render_event(self, medium, observing_entity)
 
     def get_serialized_context(self, medium: Medium) -> Any:
         """A JSON-safe version of the context this event renders with on ``medium``.

@@ -15,14 +15,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, Q
 from django.template import Context, Template
 from django.template.loader import get_template, render_to_string
 
-from entity_event.conf import DEFAULT_RENDERING_STYLE_SETTING, default_rendering_style_name
+from entity_event.conf import (
+    DEFAULT_RENDERING_STYLE_SETTING,
+    MAX_RENDERED_LENGTH_SETTING,
+    default_rendering_style_name,
+    max_rendered_length,
+)
 from entity_event.context_loader import ContextLoader, context_hints_problems
-from entity_event.exceptions import ContextNotLoadedError, NoContextRendererError
+from entity_event.exceptions import (
+    ContextNotLoadedError,
+    NoContextRendererError,
+    RenderedOutputTooLongError,
+)
 from entity_event.querysets import _check_medium
+from entity_event.read_only import ReadOnlyDatabase, statements_refused
 
 if TYPE_CHECKING:
     from entity_event.models import ContextRenderer, Event, Medium
@@ -124,7 +135,8 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
         renderer = renderers.get(event.source_id)
         if renderer is not None:
             loader.add(event.context, hints[renderer.pk], owner=f"the context renderer {renderer.name!r}")
-    loader.load()
+    with statements_refused():
+        loader.load()
     for event in events:
         renderer = renderers.get(event.source_id)
         if renderer is None:
@@ -160,7 +172,19 @@ def additional_context_of(medium: Medium) -> dict[str, Any]:
 def merged_context(event: Event, medium: Medium) -> dict[str, Any]:
     """The event's loaded context with the medium's ``additional_context`` merged over it."""
     loaded = loaded_rendering(event, medium)
-    return {**loaded.context, **additional_context_of(medium)}
+    return {**stored_dict(loaded.context, event), **additional_context_of(medium)}
+
+
+def stored_dict(context: Any, event: Event) -> dict[str, Any]:
+    """``context`` when it is a dict; a ``TypeError`` naming the event otherwise.
+
+    ``create_event`` and the admin only store dicts, but a row written around them (raw SQL,
+    ``Event.objects.create``, an older version) may hold a list or a number: that event fails
+    alone, with a message saying why, instead of breaking a page.
+    """
+    if not isinstance(context, dict):
+        raise TypeError(f"the stored context of {_describe(event)} is a {type(context).__name__}, not a dict")
+    return context
 
 
 def template_context(event: Event, medium: Medium, observing_entity: Any = None) -> dict[str, Any]:
@@ -185,7 +209,20 @@ class TemplateRenderer:
 
         ``autoescape`` is false for text output: a Django template then renders without HTML
         escaping. (A template of another engine, found by path, keeps that engine's escaping.)
+        Rendering refuses every write to the database (``statements_refused``), and an output
+        longer than ``ENTITY_EVENT_MAX_RENDERED_LENGTH`` raises ``RenderedOutputTooLongError``.
         """
+        with statements_refused():
+            output = self._render(path, inline, context, autoescape)
+        limit = max_rendered_length()
+        if len(output) > limit:
+            raise RenderedOutputTooLongError(
+                f"the rendered output is {len(output):,} characters long, over the limit of {limit:,} "
+                f"({MAX_RENDERED_LENGTH_SETTING})"
+            )
+        return output
+
+    def _render(self, path: str, inline: str, context: dict[str, Any], autoescape: bool) -> str:
         if path:
             if autoescape:
                 return render_to_string(path, context).strip()
@@ -215,6 +252,12 @@ class TemplateRenderer:
         return text, html
 
 
+def render_event(event: Event, medium: Medium, observing_entity: Any = None) -> tuple[str, str]:
+    """``Event.render``: render one loaded event in its own read-only scope; errors propagate."""
+    with ReadOnlyDatabase(event._state.db or medium._state.db or DEFAULT_DB_ALIAS):
+        return TemplateRenderer().render_event(event, medium, observing_entity)
+
+
 def _describe(event: Event) -> str:
     """The event for a log message, without a query (``str(event)`` reads its source)."""
     return f"the event {event.pk} (uuid {event.uuid}, source {event.source_id})"
@@ -232,26 +275,42 @@ def render_events(
     """
     # A misconfigured medium concerns the whole batch: it raises instead of leaving events out.
     additional_context_of(medium)
-    templates = TemplateRenderer()
-    rendered = {}
+    # Evaluated before the read-only scope: a queryset the caller built may lock its rows.
+    events = list(events)
+    if not events:
+        return {}
+    loaded = []
     for event in load_contexts_and_renderers(events, medium):
-        renderer = event.loaded_renderings[medium.pk].renderer
-        if renderer is None:
+        if event.loaded_renderings[medium.pk].renderer is None:
             logger.debug(
                 "no context renderer for %s on the medium %r: not rendered", _describe(event), medium.name
             )
-            continue
-        try:
-            rendered[event] = templates.render_event(event, medium, observing_entity)
-        except Exception:
-            logger.warning(
-                "rendering %s on the medium %r with the context renderer %r failed: left out",
-                _describe(event),
-                medium.name,
-                renderer.name,
-                exc_info=True,
-            )
+        else:
+            loaded.append(event)
+    if not loaded:
+        return {}
+    templates = TemplateRenderer()
+    rendered = {}
+    with ReadOnlyDatabase(_database_of(events, medium)) as read_only:
+        for event in loaded:
+            try:
+                rendered[event] = templates.render_event(event, medium, observing_entity)
+            except Exception as error:
+                logger.warning(
+                    "rendering %s on the medium %r with the context renderer %r failed: left out",
+                    _describe(event),
+                    medium.name,
+                    event.loaded_renderings[medium.pk].renderer.name,
+                    exc_info=True,
+                )
+                read_only.recover_after(error)
     return rendered
+
+
+def _database_of(events: list[Any], medium: Medium) -> str:
+    """The database the events were read from (the medium's, for unsaved or foreign objects)."""
+    first = events[0]
+    return getattr(getattr(first, "_state", None), "db", None) or medium._state.db or DEFAULT_DB_ALIAS
 
 
 @dataclass(frozen=True)
@@ -285,22 +344,24 @@ def preview_renderer(renderer: ContextRenderer, limit: int = 5) -> list[Renderer
     if problems:
         error = f"invalid context hints: {'; '.join(problems)}"
         return [RendererPreview(event, error=error) for event in events]
-    loader = ContextLoader(using=renderer._state.db)
-    for event in events:
-        loader.add(event.context, renderer.context_hints, owner=f"the context renderer {renderer.name!r}")
-    try:
-        loader.load()
-    except ImproperlyConfigured as error:
-        return [RendererPreview(event, error=str(error)) for event in events]
-
-    templates = TemplateRenderer()
-    previews = []
-    for event in events:
-        context = {**loader.loaded_context(event.context, renderer.context_hints), "observing_entity": None}
+    with ReadOnlyDatabase(renderer._state.db or DEFAULT_DB_ALIAS) as read_only:
+        loader = ContextLoader(using=renderer._state.db)
+        for event in events:
+            loader.add(event.context, renderer.context_hints, owner=f"the context renderer {renderer.name!r}")
         try:
-            text, html = templates.render_templates(renderer, context)
-        except Exception as error:
-            previews.append(RendererPreview(event, error=f"{type(error).__name__}: {error}"))
-        else:
-            previews.append(RendererPreview(event, text=text, html=html))
+            with statements_refused():
+                loader.load()
+        except ImproperlyConfigured as error:
+            return [RendererPreview(event, error=str(error)) for event in events]
+        templates = TemplateRenderer()
+        previews = []
+        for event in events:
+            try:
+                loaded = stored_dict(loader.loaded_context(event.context, renderer.context_hints), event)
+                text, html = templates.render_templates(renderer, {**loaded, "observing_entity": None})
+            except Exception as error:
+                previews.append(RendererPreview(event, error=f"{type(error).__name__}: {error}"))
+                read_only.recover_after(error)
+            else:
+                previews.append(RendererPreview(event, text=text, html=html))
     return previews

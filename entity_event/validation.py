@@ -50,6 +50,7 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 #: encode it; PostgreSQL refuses it, SQLite stored it).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+
 def check_id(value: Any, argument: str) -> int:
     """An integer id within a 64-bit database id's range (``bool`` is not an id)."""
     if not isinstance(value, int) or isinstance(value, bool):

@@ -52,3 +52,12 @@ def alice(db):
 @pytest.fixture
 def bob(db):
     return make_entity("Bob")
+
+
+@pytest.fixture
+def read_only_statements(db) -> int:
+    """The statements ``Medium.render`` and the admin preview add to a batch for their read-only
+    scope (rendering never writes): ``PRAGMA query_only`` on and off on SQLite; on PostgreSQL,
+    inside the test's transaction, a savepoint made read-only and rolled back (SAVEPOINT,
+    SET TRANSACTION READ ONLY, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT)."""
+    return {"sqlite": 2, "postgresql": 4}[connection.vendor]

@@ -24,7 +24,11 @@ BAD_INPUT = [
     # refused them with an IntegrityError or a DataError.
     ({"context": {"x": float("nan")}}, ValueError, "context cannot be stored as JSON: it contains nan"),
     ({"context": {"x": [float("inf")]}}, ValueError, "context cannot be stored as JSON: it contains inf"),
-    ({"context": {"x": {"y": -float("inf")}}}, ValueError, "context cannot be stored as JSON: it contains -inf"),
+    (
+        {"context": {"x": {"y": -float("inf")}}},
+        ValueError,
+        "context cannot be stored as JSON: it contains -inf",
+    ),
     # PostgreSQL's jsonb cannot hold a NUL character; SQLite stored it.
     ({"context": {"x": "a\x00b"}}, ValueError, r"context cannot be stored as JSON: it contains a NUL"),
     ({"context": {"key\x00": 1}}, ValueError, r"context cannot be stored as JSON: it contains a NUL"),

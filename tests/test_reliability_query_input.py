@@ -128,7 +128,11 @@ class TestEntityArguments:
             # An unsaved kind has pk None, which used to mean "no kind filter": every target.
             (EntityKind(name="unsaved"), ValueError, "entity_kind: the EntityKind .* is not saved"),
             (2**63, ValueError, "entity_kind: the id 9223372036854775808 is out of range"),
-            (EntityKind.objects.none(), TypeError, "entity_kind: expected an EntityKind or an integer id, got ActivatableQuerySet"),
+            (
+                EntityKind.objects.none(),
+                TypeError,
+                "entity_kind: expected an EntityKind or an integer id, got ActivatableQuerySet",
+            ),
         ],
     )
     def test_events_targets_rejects_entity_kind(self, world, kind, error, message):

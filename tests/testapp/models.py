@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from entity.models import Entity, EntityRelationship
 
@@ -22,6 +22,43 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    # Methods that write without being marked ``alters_data``, as third-party code may: templates
+    # can call them (tests/test_rendering_security.py shows rendering refuses every one's write).
+
+    def rename(self) -> str:
+        """An ORM UPDATE."""
+        Account.objects.filter(pk=self.pk).update(name="renamed")
+        return "renamed"
+
+    def rename_quietly(self) -> str:
+        """An ORM UPDATE whose failure is swallowed: the template goes on rendering."""
+        try:
+            self.rename()
+        except Exception:
+            return "not renamed"
+        return "renamed"
+
+    def rename_with_sql(self) -> str:
+        """Raw SQL through Django's cursor."""
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE testapp_account SET name = 'sql' WHERE id = %s", [self.pk])
+        return "renamed"
+
+    def rename_through_the_driver(self) -> str:
+        """Raw SQL through the DB-API connection, around Django's cursor and its wrappers."""
+        connection.ensure_connection()
+        placeholder = "?" if connection.vendor == "sqlite" else "%s"
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(f"UPDATE testapp_account SET name = 'driver' WHERE id = {placeholder}", [self.pk])
+        finally:
+            cursor.close()
+        return "renamed"
+
+    def new_team(self) -> str:
+        """An ORM INSERT."""
+        return Team.objects.create(name="new").name
 
 
 class Photo(models.Model):
