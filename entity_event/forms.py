@@ -1,4 +1,5 @@
-"""The admin form that creates one-off events (announcements) by hand: ``AdminEventForm``.
+"""The admin's forms: ``AdminEventForm``, which creates one-off events (announcements) by hand,
+and ``JSONTextField``, the JSON field of the admin's forms.
 
 A staff member picks a source, writes a text and may give an expiry date and time in UTC. The
 event gets the context ``{"text": ...}``, a fresh ``uuid`` and that expiry (never, when no date
@@ -8,6 +9,7 @@ follow exactly the rules of events created by code.
 
 from __future__ import annotations
 
+import json
 import uuid as uuid_module
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +21,7 @@ from django.utils import timezone
 
 from entity_event.models import AdminEvent, Event
 from entity_event.timestamps import never_expires
+from entity_event.validation import check_context, check_time
 
 #: Events created through ``AdminEventForm`` get a ``uuid`` starting with this prefix; the
 #: ``AdminEvent`` changelist shows the events whose ``uuid`` has it.
@@ -45,6 +48,24 @@ def _stored_to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+class JSONTextField(forms.JSONField):
+    """Django's JSON form field, able to show any value.
+
+    Django writes the JSON with non-ASCII characters as they are; a lone surrogate (in a value the
+    form refuses, or in a row stored before such values were refused) cannot be encoded in the
+    UTF-8 page, and the page failed with HTTP 500. Such a value is shown with its characters
+    escaped instead (``"\\ud800"``), so that the form can say what is wrong with it.
+    """
+
+    def prepare_value(self, value: Any) -> Any:
+        text = super().prepare_value(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value, cls=self.encoder)
+        return text
+
+
 class AdminEventForm(forms.ModelForm):
     """Create (or edit) an event by hand: a source, a text and an optional expiry in UTC."""
 
@@ -69,15 +90,24 @@ class AdminEventForm(forms.ModelForm):
         event = self.instance
         if event.pk is None:
             return
-        self.initial.setdefault("text", (event.context or {}).get("text", ""))
+        # A stored context that is not a dict (written around create_event) has no text; saving
+        # the form replaces it with a valid one.
+        stored = event.context if isinstance(event.context, dict) else {}
+        self.initial.setdefault("text", stored.get("text", ""))
         if event.time_expires != never_expires():
             expires = _stored_to_utc(event.time_expires)
             self.initial.setdefault("expires_date", expires.date())
             self.initial.setdefault("expires_time", expires.time())
 
     def clean(self) -> dict[str, Any]:
-        """Combine the expiry date and time into ``time_expires``: both or neither must be given."""
+        """Combine the expiry date and time into ``time_expires``: both or neither must be given.
+        The context and the expiry are checked as ``create_event`` checks them (same messages)."""
         cleaned_data = super().clean()
+        if "text" in cleaned_data:
+            try:
+                check_context(self._context_with(cleaned_data["text"]), "context")
+            except (TypeError, ValueError) as error:
+                self.add_error("text", str(error))
         expires_date = cleaned_data.get("expires_date")
         expires_time = cleaned_data.get("expires_time")
         if "expires_date" in self.errors or "expires_time" in self.errors:
@@ -95,13 +125,23 @@ class AdminEventForm(forms.ModelForm):
             if self.instance._state.adding and expires <= datetime.now(UTC):
                 self.add_error("expires_date", "The expiry must be in the future.")
             else:
-                cleaned_data["time_expires"] = _utc_to_stored(expires)
+                try:
+                    check_time(expires, "time_expires")
+                except ValueError as error:
+                    self.add_error("expires_date", str(error))
+                else:
+                    cleaned_data["time_expires"] = _utc_to_stored(expires)
         return cleaned_data
+
+    def _context_with(self, text: str) -> dict[str, Any]:
+        """The event's context with ``text`` in it (a stored context that is not a dict is replaced)."""
+        stored = self.instance.context if isinstance(self.instance.context, dict) else {}
+        return {**stored, "text": text}
 
     def save(self, commit: bool = True) -> AdminEvent:
         """Put the text and the expiry on the event; with ``commit``, write it (see ``save_event``)."""
         event = super().save(commit=False)
-        event.context = {**(event.context or {}), "text": self.cleaned_data["text"]}
+        event.context = self._context_with(self.cleaned_data["text"])
         event.time_expires = self.cleaned_data["time_expires"]
         if commit:
             self.save_event()

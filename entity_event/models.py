@@ -19,6 +19,13 @@ from entity.models import Entity, EntityKind
 from entity_event import routing
 from entity_event.querysets import EventManager, EventQuerySet, SubscriptionQuerySet
 from entity_event.timestamps import never_expires
+from entity_event.validation import (
+    validate_additional_context,
+    validate_context,
+    validate_time,
+    validate_time_expires,
+    validate_uuid,
+)
 
 
 class SourceGroup(models.Model):
@@ -77,7 +84,9 @@ class Medium(models.Model):
     rendering_style = models.ForeignKey(
         RenderingStyle, null=True, blank=True, on_delete=models.SET_NULL, related_name="mediums"
     )
-    additional_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    additional_context = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, validators=[validate_additional_context]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -224,10 +233,15 @@ class Event(models.Model):
     """
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events")
-    context = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
-    time = models.DateTimeField(default=timezone.now, db_index=True)
-    time_expires = models.DateTimeField(default=never_expires, db_index=True)
-    uuid = models.CharField(max_length=512, unique=True)
+    # The validators are the checks of create_event, for the admin's forms (same messages).
+    context = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, validators=[validate_context]
+    )
+    time = models.DateTimeField(default=timezone.now, db_index=True, validators=[validate_time])
+    time_expires = models.DateTimeField(
+        default=never_expires, db_index=True, validators=[validate_time_expires]
+    )
+    uuid = models.CharField(max_length=512, unique=True, validators=[validate_uuid])
 
     objects = EventManager.from_queryset(EventQuerySet)()
 
@@ -331,6 +345,9 @@ class ContextRenderer(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Templates, template paths and context hints are code (templates reach whatever their
+        # context's rows lead to): editing them takes this permission on top of the change one.
+        permissions = [("edit_templates", "Can edit templates and context hints (as powerful as code)")]
         constraints = [
             models.CheckConstraint(
                 condition=(

@@ -51,15 +51,6 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def check_id(value: Any, argument: str) -> int:
-    """An integer id within a 64-bit database id's range (``bool`` is not an id)."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{argument}: expected an integer id, got {type(value).__name__}")
-    if not MIN_ID <= value <= MAX_ID:
-        raise ValueError(f"{argument}: the id {value} is out of range for a database id")
-    return value
-
-
 def model_pk(value: Any, model: type[models.Model], argument: str) -> int:
     """The primary key of a saved ``model`` instance, or an integer id (range-checked)."""
     if isinstance(value, model):
@@ -69,7 +60,9 @@ def model_pk(value: Any, model: type[models.Model], argument: str) -> int:
             )
         return value.pk
     if isinstance(value, int) and not isinstance(value, bool):
-        return check_id(value, argument)
+        if not MIN_ID <= value <= MAX_ID:
+            raise ValueError(f"{argument}: the id {value} is out of range for a database id")
+        return value
     article = "an" if model.__name__[:1].lower() in "aeiou" else "a"
     raise TypeError(
         f"{argument}: expected {article} {model.__name__} or an integer id, got {type(value).__name__}"
@@ -197,7 +190,8 @@ def _raise_validation_error(check: Callable[[Any, str], Any], value: Any, argume
     try:
         check(value, argument)
     except (TypeError, ValueError) as error:
-        raise ValidationError(str(error), code="invalid") from error
+        # Not the code "invalid": Django would replace the message with the field's own.
+        raise ValidationError(str(error), code="unstorable") from error
 
 
 def validate_context(value: Any) -> None:

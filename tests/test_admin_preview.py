@@ -1,9 +1,11 @@
-"""The context renderer's preview on its admin change page."""
+"""The context renderer's preview: the form's renderer (saved or not) rendered on the latest events
+of its source, by an explicit POST from the admin change form (docs/security.rst says who may)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from django.contrib import admin
 from django.urls import reverse
 
 from entity_event.models import ContextRenderer, Event, RenderingStyle, Source
@@ -20,8 +22,29 @@ def style(db) -> RenderingStyle:
     return RenderingStyle.objects.create(name="short")
 
 
-def change_page(client, renderer: ContextRenderer) -> str:
-    response = client.get(reverse("admin:entity_event_contextrenderer_change", args=[renderer.pk]))
+def form_data(renderer: ContextRenderer, **changes) -> dict[str, str]:
+    """The renderer as its admin form posts it, with ``changes``."""
+    data = {
+        "name": renderer.name,
+        "rendering_style": renderer.rendering_style_id,
+        "source": renderer.source_id or "",
+        "source_group": renderer.source_group_id or "",
+        "text_template": renderer.text_template,
+        "html_template": renderer.html_template,
+        "text_template_path": renderer.text_template_path,
+        "html_template_path": renderer.html_template_path,
+        "context_hints": json.dumps(renderer.context_hints),
+    }
+    return {**data, **changes}
+
+
+def preview_page(client, renderer: ContextRenderer, **changes) -> str:
+    """POST the renderer's form (with ``changes``) to its preview URL; the page's HTML."""
+    if renderer.pk is None:
+        url = reverse("admin:entity_event_contextrenderer_preview_new")
+    else:
+        url = reverse("admin:entity_event_contextrenderer_preview", args=[renderer.pk])
+    response = client.post(url, form_data(renderer, **changes))
     assert response.status_code == 200
     return response.content.decode()
 
@@ -37,7 +60,7 @@ def test_renders_the_latest_events_with_hints_and_escapes_the_html(admin_client,
     )
     ann = Account.objects.create(name="Ann")
     Event.objects.create_event(source=photo_source, context={"account": ann.pk, "said": "<script>x</script>"})
-    page = change_page(admin_client, renderer)
+    page = preview_page(admin_client, renderer)
     assert "<pre>Ann said <script>x</script></pre>" not in page  # the text output is escaped too
     assert "<pre>Ann said &lt;script&gt;x&lt;/script&gt;</pre>" in page
     # The HTML output is shown as its source: its tags are escaped once, its escaped value twice.
@@ -68,7 +91,7 @@ def test_a_template_error_is_shown_instead_of_output(admin_client, style, photo_
         name="r", rendering_style=style, source=photo_source, text_template="{{ n|divisibleby:0 }}"
     )
     Event.objects.create_event(source=photo_source, context={"n": 4})
-    page = change_page(admin_client, renderer)
+    page = preview_page(admin_client, renderer)
     assert 'class="errornote">ZeroDivisionError:' in page
 
 
@@ -97,12 +120,16 @@ def test_a_mistyped_prefetch_lookup_saved_in_the_database_is_reported(admin_clie
         "invalid context hints: context hint 'account': prefetch_related: 'fotos': "
         "testapp.Account has no relation 'fotos'"
     )
-    assert "invalid context hints: context hint" in change_page(admin_client, renderer)
+    # Posted from the form, the same hints are a form error (ContextRenderer.clean).
+    page = preview_page(admin_client, renderer)
+    assert "The form has errors" in page
+    assert "testapp.Account has no relation &#x27;fotos&#x27;" in page
 
 
 def test_a_loading_error_is_reported_instead_of_raised(admin_client, style, photo_source, monkeypatch):
     # Hints that passed validation and still fail to load (validation stubbed out here).
     monkeypatch.setattr("entity_event.rendering.context_hints_problems", lambda hints: [])
+    monkeypatch.setattr("entity_event.context_loader.context_hints_problems", lambda hints: [])
     hints = {"account": {**HINTS["account"], "prefetch_related": ["fotos"]}}
     renderer = ContextRenderer.objects.create(
         name="r", rendering_style=style, source=photo_source, text_template="x", context_hints=hints
@@ -113,13 +140,54 @@ def test_a_loading_error_is_reported_instead_of_raised(admin_client, style, phot
     assert preview.error.startswith(
         "loading testapp.Account for the context hints of the context renderer 'r' failed: AttributeError"
     )
-    assert "loading testapp.Account for the context hints of" in change_page(admin_client, renderer)
+    assert "loading testapp.Account for the context hints of" in preview_page(admin_client, renderer)
 
 
-def test_without_events_and_before_saving(admin_client, style, photo_source):
+def test_without_events(admin_client, style, photo_source):
     renderer = ContextRenderer.objects.create(
         name="r", rendering_style=style, source=photo_source, text_template="x"
     )
-    assert "No events of this source yet." in change_page(admin_client, renderer)
-    model_admin = admin.site._registry[ContextRenderer]
-    assert model_admin.preview(ContextRenderer()) == "Save the renderer to preview it."
+    assert "No events of this source yet." in preview_page(admin_client, renderer)
+
+
+def test_the_posted_form_is_previewed_without_being_saved(admin_client, style, photo_source):
+    renderer = ContextRenderer.objects.create(
+        name="r", rendering_style=style, source=photo_source, text_template="old {{ n }}"
+    )
+    Event.objects.create_event(source=photo_source, context={"n": 1})
+    page = preview_page(admin_client, renderer, text_template="new {{ n }}")
+    assert "<pre>new 1</pre>" in page
+    renderer.refresh_from_db()
+    assert renderer.text_template == "old {{ n }}"
+
+
+def test_a_new_renderer_is_previewed_before_it_is_saved(admin_client, style, photo_source):
+    Event.objects.create_event(source=photo_source, context={"n": 2})
+    unsaved = ContextRenderer(
+        name="new", rendering_style=style, source=photo_source, text_template="n={{ n }}"
+    )
+    assert "<pre>n=2</pre>" in preview_page(admin_client, unsaved)
+    assert not ContextRenderer.objects.exists()
+
+
+def test_a_form_with_errors_shows_them_instead_of_a_preview(admin_client, style, photo_source):
+    renderer = ContextRenderer.objects.create(
+        name="r", rendering_style=style, source=photo_source, text_template="x"
+    )
+    page = preview_page(admin_client, renderer, text_template="{% if %}")
+    assert "The form has errors" in page
+    assert "This template does not compile" in page
+
+
+def test_the_change_page_has_the_preview_button_and_renders_nothing(admin_client, style, photo_source):
+    renderer = ContextRenderer.objects.create(
+        name="r", rendering_style=style, source=photo_source, text_template="rendered {{ n }}"
+    )
+    Event.objects.create_event(source=photo_source, context={"n": 1})
+    page = admin_client.get(reverse("admin:entity_event_contextrenderer_change", args=[renderer.pk]))
+    assert page.status_code == 200
+    preview_url = reverse("admin:entity_event_contextrenderer_preview", args=[renderer.pk])
+    assert f'formaction="{preview_url}"' in page.content.decode()
+    assert "rendered 1" not in page.content.decode()
+    add_page = admin_client.get(reverse("admin:entity_event_contextrenderer_add")).content.decode()
+    assert f'formaction="{reverse("admin:entity_event_contextrenderer_preview_new")}"' in add_page

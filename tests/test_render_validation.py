@@ -1,5 +1,6 @@
-"""Bad rendering configuration fails early (DESIGN.md point 8): ContextRenderer.clean, the
-DEFAULT_ENTITY_EVENT_RENDERING_STYLE setting and its system checks."""
+"""Bad rendering configuration fails early: ContextRenderer.clean, the settings
+(DEFAULT_ENTITY_EVENT_RENDERING_STYLE, ENTITY_EVENT_CONTEXT_HINT_MODELS,
+ENTITY_EVENT_MAX_RENDERED_LENGTH) and their system checks."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from django.db.models import QuerySet
 from django.test import override_settings
 
 from entity_event.checks import check_default_rendering_style, check_settings
-from entity_event.conf import default_rendering_style_name
-from entity_event.models import ContextRenderer, RenderingStyle
+from entity_event.conf import context_hint_models, default_rendering_style_name, max_rendered_length
+from entity_event.context_loader import context_hints_problems
+from entity_event.exceptions import RenderedOutputTooLongError
+from entity_event.forms import JSONTextField
+from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +167,58 @@ class TestDefaultRenderingStyleSetting:
             mock.patch.object(QuerySet, "exists", side_effect=missing_table),
         ):
             assert check_default_rendering_style(databases=["default"]) == []
+
+
+class TestSecuritySettings:
+    """``ENTITY_EVENT_CONTEXT_HINT_MODELS`` (E003) and ``ENTITY_EVENT_MAX_RENDERED_LENGTH`` (E004)."""
+
+    def test_defaults(self):
+        assert context_hint_models() is None
+        assert max_rendered_length() == 1_000_000
+        assert check_settings() == []
+
+    @pytest.mark.parametrize(
+        "value", ["testapp.Account", ["testapp"], ["a.b.c"], [".Account"], [3], {"a.b": 1}]
+    )
+    def test_hint_models_of_the_wrong_shape(self, settings, value):
+        settings.ENTITY_EVENT_CONTEXT_HINT_MODELS = value
+        with pytest.raises(ImproperlyConfigured, match='must be None or a list of "app_label.ModelName"'):
+            context_hint_models()
+        assert [error.id for error in check_settings()] == ["entity_event.E003"]
+
+    def test_hint_models_are_matched_without_case(self, settings):
+        settings.ENTITY_EVENT_CONTEXT_HINT_MODELS = ("testapp.Account", "Entity.ENTITY")
+        assert context_hint_models() == {"testapp.account", "entity.entity"}
+        assert context_hints_problems({"a": {"app_name": "testapp", "model_name": "Account"}}) == []
+
+    @pytest.mark.parametrize("value", [0, -5, "100", 2.5, True])
+    def test_max_rendered_length_of_the_wrong_kind(self, settings, value):
+        settings.ENTITY_EVENT_MAX_RENDERED_LENGTH = value
+        with pytest.raises(ImproperlyConfigured, match="ENTITY_EVENT_MAX_RENDERED_LENGTH must be a positive"):
+            max_rendered_length()
+        assert [error.id for error in check_settings()] == ["entity_event.E004"]
+
+    def test_the_output_limit_applies_to_text_and_html(self, settings, style, photo_source):
+        settings.ENTITY_EVENT_MAX_RENDERED_LENGTH = 5
+        medium = Medium.objects.create(name="m", display_name="M", rendering_style=style)
+        ContextRenderer.objects.create(
+            name="r",
+            rendering_style=style,
+            source=photo_source,
+            text_template="12345",
+            html_template="123456",
+        )
+        event = Event.objects.create_event(source=photo_source)
+        assert medium.render([event]) == {}
+        [loaded] = Event.objects.filter(pk=event.pk).load_contexts_and_renderers(medium)
+        with pytest.raises(RenderedOutputTooLongError, match="6 characters long, over the limit of 5"):
+            loaded.render(medium)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [({"x": "\u00e9t\u00e9"}, '{"x": "\u00e9t\u00e9"}'), ({"x": "\ud800"}, '{"x": "\\ud800"}')],
+)
+def test_the_admin_json_field_shows_any_value(value, shown):
+    # A lone surrogate cannot be written to the UTF-8 page: it is shown escaped, not as an HTTP 500.
+    assert JSONTextField().prepare_value(value) == shown

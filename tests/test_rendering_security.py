@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import User
@@ -332,6 +333,20 @@ class TestReadOnlyScope:
         rendered = world["medium"].render([world["event"], fine])
         assert rendered == {fine: ("fine", "")}
         assert Account.objects.get(name="Ann")
+
+    def test_events_after_a_failed_read_still_render(self, world, photo_source):
+        template = "{% if account %}{{ account.broken_query }}{% else %}fine{% endif %}"
+        hostile_renderer(world, Hostile(template))
+        fine = Event.objects.create_event(source=photo_source, context={})
+        assert world["medium"].render([world["event"], fine]) == {fine: ("fine", "")}
+
+    def test_a_backend_without_a_read_only_switch_keeps_the_statement_guard(self, world):
+        # MariaDB has no switch that works inside a transaction: writes are still refused.
+        hostile_renderer(world, HOSTILE_TEMPLATES["an ORM update in a model method"])
+        before = database_state()
+        with mock.patch.object(connection, "vendor", "mysql"):
+            assert world["medium"].render([world["event"]]) == {}
+        assert database_state() == before
 
     def test_writes_before_and_after_rendering_are_not_refused(self, world):
         hostile_renderer(world, Hostile("{{ account.name }}"))

@@ -4,7 +4,7 @@ now refused before any query, with the same error and message on every database 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
 from django.test import override_settings
@@ -130,6 +130,12 @@ class TestStringsAndContexts:
         with django_assert_num_queries(0), pytest.raises(ValueError, match=rf"create_events\[0\]: {message}"):
             Event.objects.create_event(source=photo_source, **kwargs)
         assert_nothing_written()
+
+    def test_a_value_the_encoder_refuses_is_a_value_error(self, photo_source):
+        with pytest.raises(
+            ValueError, match="context cannot be stored as JSON: JSON can't represent timezone-aware"
+        ):
+            Event.objects.create_event(source=photo_source, context={"at": time(12, tzinfo=UTC)})
 
     def test_a_context_that_refers_to_itself_is_refused(self, photo_source):
         context: dict = {}

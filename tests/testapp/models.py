@@ -56,6 +56,10 @@ class Account(models.Model):
             cursor.close()
         return "renamed"
 
+    def broken_query(self) -> str:
+        """A read that the database refuses (on PostgreSQL, it aborts the transaction)."""
+        return str(list(Account.objects.raw("SELECT * FROM testapp_no_such_table")))
+
     def new_team(self) -> str:
         """An ORM INSERT."""
         return Team.objects.create(name="new").name
