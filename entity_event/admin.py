@@ -12,6 +12,9 @@ Choices that matter on a real site:
 * Search goes through the names and display names of the related objects
   (``source__display_name``, ``entity__display_name``...), never through a bare foreign key.
 * ``AdminEvent`` is the page where staff create one-off events by hand (``AdminEventForm``).
+* Delete confirmations count what goes with the deleted objects, per kind of object, instead of
+  listing every row, and refuse with counts when events or context renderers protect them
+  (``DeletionCountsMixin``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from entity_event.admin_deletion import DeletionCountsMixin
 from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm
 from entity_event.models import (
     AdminEvent,
@@ -54,7 +58,7 @@ PREVIEW_OUTPUT_CELLS = "<td><pre>{}</pre></td><td><pre>{}</pre></td>"
 
 
 @admin.register(SourceGroup)
-class SourceGroupAdmin(admin.ModelAdmin):
+class SourceGroupAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Source groups, searchable by name, display name and description."""
 
     list_display = ["name", "display_name", "description"]
@@ -63,7 +67,7 @@ class SourceGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Sources, filterable by group, searchable by their names and their group's."""
 
     list_display = ["name", "display_name", "group"]
@@ -74,7 +78,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(RenderingStyle)
-class RenderingStyleAdmin(admin.ModelAdmin):
+class RenderingStyleAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Rendering styles, searchable by name."""
 
     list_display = ["name", "display_name"]
@@ -83,7 +87,7 @@ class RenderingStyleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Medium)
-class MediumAdmin(admin.ModelAdmin):
+class MediumAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Mediums with their rendering style and creation time."""
 
     list_display = ["name", "display_name", "rendering_style", "time_created"]
@@ -94,7 +98,7 @@ class MediumAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Subscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -107,7 +111,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Unsubscription)
-class UnsubscriptionAdmin(admin.ModelAdmin):
+class UnsubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Unsubscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -135,7 +139,7 @@ class EventSeenInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Every event, newest first, searchable by uuid, source and actor names."""
 
     show_full_result_count = False
@@ -149,7 +153,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(AdminEvent)
-class AdminEventAdmin(admin.ModelAdmin):
+class AdminEventAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Create one-off events by hand; the changelist shows the events created this way."""
 
     form = AdminEventForm
@@ -177,7 +181,7 @@ class AdminEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(EventSeen)
-class EventSeenAdmin(admin.ModelAdmin):
+class EventSeenAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Seen records, newest first; the event by id."""
 
     show_full_result_count = False
@@ -190,7 +194,7 @@ class EventSeenAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContextRenderer)
-class ContextRendererAdmin(admin.ModelAdmin):
+class ContextRendererAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Context renderers, validated by ``ContextRenderer.clean()``, with a preview of
     their output on the latest events of their source."""
 
