@@ -18,6 +18,9 @@ Choices that matter on a real site:
   its form (``ContextRendererAdmin.preview_view``). See docs/security.rst.
 * Rows stored with values the API would refuse (a context that is not a dict, written around
   ``create_event``) are shown and flagged, never a server error.
+* Delete confirmations count what goes with the deleted objects, per kind of object, instead of
+  listing every row, and refuse with counts when events or context renderers protect them
+  (``DeletionCountsMixin``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from entity_event.admin_deletion import DeletionCountsMixin
 from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, JSONTextField
 from entity_event.models import (
     AdminEvent,
@@ -82,7 +86,7 @@ def stored_value_problems(event: Event) -> list[str]:
 
 
 @admin.register(SourceGroup)
-class SourceGroupAdmin(admin.ModelAdmin):
+class SourceGroupAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Source groups, searchable by name, display name and description."""
 
     list_display = ["name", "display_name", "description"]
@@ -91,7 +95,7 @@ class SourceGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Sources, filterable by group, searchable by their names and their group's."""
 
     list_display = ["name", "display_name", "group"]
@@ -102,7 +106,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(RenderingStyle)
-class RenderingStyleAdmin(admin.ModelAdmin):
+class RenderingStyleAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Rendering styles, searchable by name."""
 
     list_display = ["name", "display_name"]
@@ -111,7 +115,7 @@ class RenderingStyleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Medium)
-class MediumAdmin(admin.ModelAdmin):
+class MediumAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Mediums with their rendering style and creation time."""
 
     formfield_overrides = JSON_FORM_FIELD
@@ -124,7 +128,7 @@ class MediumAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Subscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -137,7 +141,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Unsubscription)
-class UnsubscriptionAdmin(admin.ModelAdmin):
+class UnsubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Unsubscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -165,7 +169,7 @@ class EventSeenInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Every event, newest first, searchable by uuid, source and actor names."""
 
     formfield_overrides = JSON_FORM_FIELD
@@ -192,7 +196,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(AdminEvent)
-class AdminEventAdmin(admin.ModelAdmin):
+class AdminEventAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Create one-off events by hand; the changelist shows the events created this way."""
 
     form = AdminEventForm
@@ -225,7 +229,7 @@ class AdminEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(EventSeen)
-class EventSeenAdmin(admin.ModelAdmin):
+class EventSeenAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Seen records, newest first; the event by id."""
 
     show_full_result_count = False
@@ -238,7 +242,7 @@ class EventSeenAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContextRenderer)
-class ContextRendererAdmin(admin.ModelAdmin):
+class ContextRendererAdmin(DeletionCountsMixin, admin.ModelAdmin):
     """Context renderers, validated by ``ContextRenderer.clean()``.
 
     Templates, template paths and hints are code: adding or changing a renderer takes the

@@ -29,7 +29,11 @@ from entity_event.validation import (
 
 
 class SourceGroup(models.Model):
-    """A high-level category of sources, such as all the events of one part of a site."""
+    """A high-level category of sources, such as all the events of one part of a site.
+
+    Deleting a group deletes its sources with it, and is refused (``ProtectedError``) while one of
+    them has events or the group or one of them has context renderers.
+    """
 
     name = models.CharField(max_length=64, unique=True)
     display_name = models.CharField(max_length=64)
@@ -43,7 +47,11 @@ class SourceGroup(models.Model):
 
 
 class Source(models.Model):
-    """A fine-grained category of events (``photo-tag``, ``new-product``); every event has one."""
+    """A fine-grained category of events (``photo-tag``, ``new-product``); every event has one.
+
+    Deleting a source deletes its subscriptions and unsubscriptions, and is refused
+    (``ProtectedError``) while it has events or context renderers: delete those first.
+    """
 
     name = models.CharField(max_length=64, unique=True)
     display_name = models.CharField(max_length=64)
@@ -58,7 +66,11 @@ class Source(models.Model):
 
 
 class RenderingStyle(models.Model):
-    """A way of rendering events (short, long, email...) that mediums and context renderers share."""
+    """A way of rendering events (short, long, email...) that mediums and context renderers share.
+
+    Deleting a style is refused (``ProtectedError``) while context renderers use it; the mediums
+    that use it keep existing, without a style.
+    """
 
     name = models.CharField(max_length=64, unique=True)
     display_name = models.CharField(max_length=64, blank=True, default="")
@@ -232,7 +244,9 @@ class Event(models.Model):
     queries after that instant (by default it never expires, see DESIGN.md point 1).
     """
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="events")
+    # Events are history: a source that has events cannot be deleted until they are deleted or
+    # pruned (docs/models.rst).
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
     # The validators are the checks of create_event, for the admin's forms (same messages).
     context = models.JSONField(
         default=dict, blank=True, encoder=DjangoJSONEncoder, validators=[validate_context]
@@ -332,15 +346,17 @@ class ContextRenderer(models.Model):
     html_template_path = models.CharField(max_length=256, blank=True, default="")
     text_template = models.TextField(blank=True, default="")
     html_template = models.TextField(blank=True, default="")
+    # Renderers hold templates, which are code: deleting the style, source or group they belong
+    # to does not take them along silently (docs/models.rst).
     rendering_style = models.ForeignKey(
-        RenderingStyle, on_delete=models.CASCADE, related_name="context_renderers"
+        RenderingStyle, on_delete=models.PROTECT, related_name="context_renderers"
     )
     context_hints = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.CASCADE, related_name="context_renderers"
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="context_renderers"
     )
     source_group = models.ForeignKey(
-        SourceGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="context_renderers"
+        SourceGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="context_renderers"
     )
 
     class Meta:

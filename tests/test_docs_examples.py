@@ -18,7 +18,7 @@ from types import ModuleType
 import pytest
 from django.core import mail
 
-from entity_event.models import ContextRenderer, Event, EventSeen, RenderingStyle
+from entity_event.models import ContextRenderer, Event, EventSeen, RenderingStyle, Source, Subscription
 from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
 
@@ -154,6 +154,24 @@ def test_context_hints_example(photo_source, newsfeed, django_assert_num_queries
     assert rendered[first][0] == "Ann (Blue, 2 photos); Ben (Red, 0 photos) - Beach"
     assert rendered[second][0] == "Ben (Red, 0 photos) -"
     assert first.context == {"items": [{"account": ann.pk}, {"account": ben.pk}], "photo": str(beach.pk)}
+
+
+@pytest.mark.django_db
+def test_deleting_example(photo_source, product_source, email, alice):
+    Event.objects.create_event(source=photo_source, actors=[alice])
+    EventSeen.objects.create(event=Event.objects.get(), medium=email)
+    ContextRenderer.objects.create(
+        name="photo", rendering_style=RenderingStyle.objects.create(name="short"), source=photo_source
+    )
+    Subscription.objects.create(medium=email, source=photo_source, entity=alice)
+    kept = Event.objects.create_event(source=product_source, actors=[alice])
+
+    load_example("deleting_example").delete_source_with_its_events("photo-tag")
+
+    assert list(Source.objects.all()) == [product_source]
+    assert list(Event.objects.all()) == [kept]
+    assert not ContextRenderer.objects.exists() and not Subscription.objects.exists()
+    assert not EventSeen.objects.exists()
 
 
 def readme_python_blocks() -> list[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from unittest import mock
 
@@ -10,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import QuerySet
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django.utils.connection import ConnectionDoesNotExist
 from entity.models import Entity, EntityKind, EntityRelationship
 
 from entity_event.models import (
@@ -27,6 +28,14 @@ from entity_event.models import (
 )
 
 pytestmark = pytest.mark.django_db
+
+#: The refusal of a day count whose cutoff falls before 0001-01-02, as a pattern.
+TOO_MANY_DAYS = (
+    "{option} {days} puts the cutoff before 0001-01-02, the earliest this command accepts; "
+    r"give at most [0-9,]+ days\."
+)
+#: A fixed "now" for the tests of the earliest cutoff: at most 739,946 days back from it.
+FROZEN_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def prune(*args: str, verbosity: int = 1) -> str:
@@ -253,12 +262,44 @@ class TestArguments:
             (["--batch-size", "10"], "Give --expired-days N, --older-than-days N, or both"),
             (["--expired-days", "-1"], "--expired-days must be 0 or more, got -1"),
             (["--older-than-days", "-30"], "--older-than-days must be 0 or more, got -30"),
-            (["--expired-days", "1", "--batch-size", "0"], "--batch-size must be 1 or more, got 0"),
+            (["--expired-days", "1", "--batch-size", "0"], "--batch-size must be from 1 to 100,000, got 0."),
+            (
+                ["--expired-days", "1", "--batch-size", "-5"],
+                "--batch-size must be from 1 to 100,000, got -5.",
+            ),
+            (
+                ["--expired-days", "1", "--batch-size", "100001"],
+                "--batch-size must be from 1 to 100,000, got 100,001.",
+            ),
+            (
+                # Beyond 64 bits: it used to reach the database and fail there (DataError).
+                ["--expired-days", "1", "--batch-size", "18446744073709551616"],
+                "--batch-size must be from 1 to 100,000, got 18,446,744,073,709,551,616.",
+            ),
+            (
+                ["--expired-days", "1", "--batch-size", "1e3"],
+                "argument --batch-size: invalid int value: '1e3'",
+            ),
             (["--expired-days", "ten"], "argument --expired-days: invalid int value: 'ten'"),
             (["--older-than-days", "1.5"], "argument --older-than-days: invalid int value: '1.5'"),
-            (["--older-than-days", "1000000"], "--older-than-days 1000000 reaches before the year 1"),
-            (["--expired-days", "800000", "--dry-run"], "--expired-days 800000 reaches before the year 1"),
-            (["--expired-days", "10" * 10], "--expired-days 10101010101010101010 reaches before the year 1"),
+            (
+                ["--older-than-days", "1000000"],
+                TOO_MANY_DAYS.format(option="--older-than-days", days=1000000),
+            ),
+            (
+                ["--expired-days", "800000", "--dry-run"],
+                TOO_MANY_DAYS.format(option="--expired-days", days=800000),
+            ),
+            (
+                # Too big for timedelta, and for the C int behind it.
+                ["--expired-days", "10" * 10],
+                TOO_MANY_DAYS.format(option="--expired-days", days="10" * 10),
+            ),
+            (
+                ["--expired-days", "1", "--database", "nope"],
+                r"--database 'nope' is not in DATABASES \(known aliases: 'default'\)\.",
+            ),
+            (["--expired-days", "1", "--database", ""], r"--database '' is not in DATABASES"),
         ],
     )
     def test_bad_arguments_raise_a_clear_error_and_delete_nothing(self, timeline, args, message):
@@ -266,7 +307,57 @@ class TestArguments:
             prune(*args)
         assert Event.objects.count() == 8
 
-    def test_another_database_alias(self, timeline):
-        with pytest.raises(ConnectionDoesNotExist, match="nowhere"):
-            prune("--expired-days", "0", "--database", "nowhere")
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ({"expired_days": "30"}, "--expired-days must be a whole number of days, got '30'."),
+            ({"older_than_days": 1.5}, "--older-than-days must be a whole number of days, got 1.5."),
+            ({"expired_days": True}, "--expired-days must be a whole number of days, got True."),
+            ({"expired_days": 1, "batch_size": None}, "--batch-size must be a whole number, got None."),
+            ({"expired_days": 1, "batch_size": "10"}, "--batch-size must be a whole number, got '10'."),
+            ({"expired_days": 1, "database": None}, "--database must be a database alias, got None."),
+        ],
+    )
+    def test_keyword_arguments_of_call_command_are_checked_too(self, timeline, options, message):
+        """call_command passes keyword arguments to the command without argparse's conversion."""
+        with pytest.raises(CommandError, match=re.escape(message)):
+            call_command("prune_entity_events", stdout=StringIO(), **options)
+        assert Event.objects.count() == 8
+
+    def test_arguments_are_checked_before_any_query(self, django_assert_num_queries):
+        with django_assert_num_queries(0), pytest.raises(CommandError):
+            prune("--expired-days", "1", "--batch-size", "18446744073709551616")
+
+    def test_the_limits_themselves_are_accepted(self, timeline):
+        """The earliest cutoff and the largest batch size reach the database and work there."""
+        with mock.patch("django.utils.timezone.now", return_value=FROZEN_NOW):
+            with pytest.raises(CommandError, match="give at most 739,946 days"):
+                prune("--older-than-days", "739947")
+            output = prune(
+                "--older-than-days", "739946", "--expired-days", "739946", "--batch-size", "100000"
+            )
+        assert output.splitlines() == [
+            "Events to delete: those that expired before 0001-01-02 12:00:00 or that happened before "
+            "0001-01-02 12:00:00.",
+            "Deleted 0 events (0 actors, 0 seen records) in 0 batches.",
+        ]
+        assert prune("--expired-days", "0", "--batch-size", "100000").splitlines()[-1] == (
+            "Deleted 4 events (6 actors, 6 seen records) in 1 batches."
+        )
+
+    @pytest.mark.parametrize(
+        ("use_tz", "zone"),
+        [(True, "Pacific/Pago_Pago"), (False, "Pacific/Pago_Pago"), (False, "Pacific/Kiritimati")],
+    )
+    def test_the_earliest_cutoff_works_in_every_time_zone(self, timeline, use_tz, zone):
+        now = FROZEN_NOW if use_tz else FROZEN_NOW.replace(tzinfo=None)
+        with (
+            override_settings(USE_TZ=use_tz, TIME_ZONE=zone),
+            timezone.override(zone),
+            mock.patch("django.utils.timezone.now", return_value=now),
+        ):
+            with pytest.raises(CommandError, match="give at most 739,946 days"):
+                prune("--expired-days", "739947")
+            output = prune("--older-than-days", "739946", "--expired-days", "739946")
+        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records) in 0 batches."
         assert Event.objects.count() == 8

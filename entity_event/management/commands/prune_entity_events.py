@@ -11,6 +11,11 @@ A batch costs four queries whatever its size (select the pks, delete the actors,
 the events); no row is loaded as an object, so the events' contexts never reach memory. Like the
 bulk inserts of ``create_events``, these bulk deletes send no per-row ``pre_delete`` or
 ``post_delete`` signal.
+
+Every argument is checked before the first query, and a bad one raises ``CommandError`` naming
+the option: a missing criterion, days that are negative or put the cutoff before 0001-01-02,
+a batch size outside 1 to ``MAX_BATCH_SIZE``, an unknown database alias, and, from
+``call_command``, values of the wrong type.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +32,12 @@ from entity_event.models import Event, EventActor, EventSeen
 from entity_event.querysets import EventQuerySet
 
 DEFAULT_BATCH_SIZE = 1000
+#: The largest ``--batch-size``: a batch is one transaction, and a bigger one would hold its
+#: locks for long on a busy table (and a size beyond 64 bits fails in the database).
+MAX_BATCH_SIZE = 100_000
+#: The earliest cutoff: a day after the first instant ``datetime`` can hold, so that converting
+#: the cutoff to any time zone stays within the year 1.
+EARLIEST_CUTOFF = datetime(1, 1, 2)
 
 
 class Command(BaseCommand):
@@ -56,7 +67,10 @@ class Command(BaseCommand):
             type=int,
             default=DEFAULT_BATCH_SIZE,
             metavar="SIZE",
-            help=f"delete at most SIZE events per transaction (default {DEFAULT_BATCH_SIZE})",
+            help=(
+                f"delete at most SIZE events per transaction, 1 to {MAX_BATCH_SIZE:,} "
+                f"(default {DEFAULT_BATCH_SIZE})"
+            ),
         )
         parser.add_argument(
             "--dry-run",
@@ -81,23 +95,8 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         """Check the arguments, then report (``--dry-run``) or delete the matching events."""
-        if expired_days is None and older_than_days is None:
-            raise CommandError(
-                "Give --expired-days N, --older-than-days N, or both: without a criterion "
-                "nothing would be deleted."
-            )
-        for option, value in (("--expired-days", expired_days), ("--older-than-days", older_than_days)):
-            if value is not None and value < 0:
-                raise CommandError(f"{option} must be 0 or more, got {value}.")
-        if batch_size < 1:
-            raise CommandError(f"--batch-size must be 1 or more, got {batch_size}.")
-
         now = timezone.now()
-        for option, days in (("--expired-days", expired_days), ("--older-than-days", older_than_days)):
-            try:
-                now - timedelta(days=days or 0)
-            except OverflowError:
-                raise CommandError(f"{option} {days} reaches before the year 1; give fewer days") from None
+        self._check_arguments(now, expired_days, older_than_days, batch_size, database)
         criteria = self._criteria(now, expired_days, older_than_days)
         self.database = database
         self.verbosity = verbosity
@@ -112,6 +111,44 @@ class Command(BaseCommand):
             self._delete_in_batches(matching, criteria, batch_size)
 
     @staticmethod
+    def _check_arguments(
+        now: datetime, expired_days: Any, older_than_days: Any, batch_size: Any, database: Any
+    ) -> None:
+        """Raise ``CommandError`` naming the first bad option, before any query."""
+        days = {"--expired-days": expired_days, "--older-than-days": older_than_days}
+        if expired_days is None and older_than_days is None:
+            raise CommandError(
+                "Give --expired-days N, --older-than-days N, or both: without a criterion "
+                "nothing would be deleted."
+            )
+        # From the command line argparse converts the values; call_command passes keyword
+        # arguments through as they are.
+        for option, value in days.items():
+            if value is not None and type(value) is not int:
+                raise CommandError(f"{option} must be a whole number of days, got {value!r}.")
+        if type(batch_size) is not int:
+            raise CommandError(f"--batch-size must be a whole number, got {batch_size!r}.")
+        if not isinstance(database, str):
+            raise CommandError(f"--database must be a database alias, got {database!r}.")
+        # now's UTC wall time (local without USE_TZ): the cutoff must not go below the earliest.
+        max_days = (now.replace(tzinfo=None) - EARLIEST_CUTOFF).days
+        for option, value in days.items():
+            if value is None:
+                continue
+            if value < 0:
+                raise CommandError(f"{option} must be 0 or more, got {value}.")
+            if value > max_days:
+                raise CommandError(
+                    f"{option} {value} puts the cutoff before {_timestamp(EARLIEST_CUTOFF)[:10]}, the "
+                    f"earliest this command accepts; give at most {max_days:,} days."
+                )
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be from 1 to {MAX_BATCH_SIZE:,}, got {batch_size:,}.")
+        if database not in connections:
+            known = ", ".join(repr(alias) for alias in connections)
+            raise CommandError(f"--database {database!r} is not in DATABASES (known aliases: {known}).")
+
+    @staticmethod
     def _criteria(now: datetime, expired_days: int | None, older_than_days: int | None) -> Q:
         criteria = Q()
         if expired_days is not None:
@@ -124,9 +161,9 @@ class Command(BaseCommand):
     def _describe(now: datetime, expired_days: int | None, older_than_days: int | None) -> str:
         parts = []
         if expired_days is not None:
-            parts.append(f"that expired before {now - timedelta(days=expired_days):%Y-%m-%d %H:%M:%S}")
+            parts.append(f"that expired before {_timestamp(now - timedelta(days=expired_days))}")
         if older_than_days is not None:
-            parts.append(f"that happened before {now - timedelta(days=older_than_days):%Y-%m-%d %H:%M:%S}")
+            parts.append(f"that happened before {_timestamp(now - timedelta(days=older_than_days))}")
         return " or ".join(parts)
 
     def _report_dry_run(self, matching: EventQuerySet, batch_size: int) -> None:
@@ -179,3 +216,8 @@ class Command(BaseCommand):
                 f"Deleted {totals['events']:,} events ({totals['actors']:,} actors, "
                 f"{totals['seen']:,} seen records) in {batch_number:,} batches."
             )
+
+
+def _timestamp(moment: datetime) -> str:
+    """``2026-10-28 03:00:00``; ``strftime("%Y")`` would not pad the year 1 to four digits."""
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"

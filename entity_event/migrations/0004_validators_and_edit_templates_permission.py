@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entity_event', '0002_eventactor_entity_event_index'),
+        ('entity_event', '0003_protect_events_and_renderers'),
     ]
 
     operations = [
