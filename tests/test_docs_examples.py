@@ -217,6 +217,7 @@ class LiteralBlock:
 INLINE_PYTHON_ALLOWED = {
     ("installation.rst", "INSTALLED_APPS = ["),
     ("README.rst", "INSTALLED_APPS = ["),
+    ("security.rst", 'ENTITY_EVENT_CONTEXT_HINT_MODELS = ["auth.User", "photos.Photo", "entity.Entity"]'),
 }
 
 #: Python files outside docs/examples/ that pages may include, with the test that runs them.
