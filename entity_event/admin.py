@@ -53,7 +53,7 @@ from entity_event.models import (
     Subscription,
     Unsubscription,
 )
-from entity_event.rendering import RendererPreview, preview_renderer
+from entity_event.preview import RendererPreview, preview_renderer
 
 #: Search of the (un)subscription lists: the entity, source and medium by name.
 ENTITY_SOURCE_MEDIUM_SEARCH = [

@@ -104,7 +104,8 @@ class DeletionPlan:
 
     @property
     def deleted(self) -> list[Deleted]:
-        """Every kind of row that goes, the root first, in the order the walk found them."""
+        """Every kind of row that goes, the root first, in the order the walk found them (by
+        distance, then by model label)."""
         return [node for node in self._deleted.values() if node.count]
 
     @property
@@ -150,13 +151,17 @@ class DeletionPlan:
     def _dependants(model: type[models.Model], via_parent_link: bool) -> list[models.ForeignObjectRel]:
         """The reverse relations through which deleting rows of ``model`` reaches other rows.
         Reached through its parent link, a child model's inherited relations are left to the
-        parent, which follows them for all its rows."""
-        return [
+        parent, which follows them for all its rows. Sorted by model label and field name, so
+        that the confirmation lists them in an order that does not depend on import order."""
+        relations = [
             relation
             for relation in get_candidate_relations_to_delete(model._meta)
             if relation.on_delete is not models.DO_NOTHING
             and not (via_parent_link and relation.model in model._meta.all_parents)
         ]
+        return sorted(
+            relations, key=lambda relation: (relation.related_model._meta.label, relation.field.name)
+        )
 
     def _walk(self, node: Deleted, piece: Q, depth: int, via_parent_link: bool) -> None:
         rows = self._rows(node.model, [piece])

@@ -21,129 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationError
 from django.db import models
-from django.db.models.constants import LOOKUP_SEP
 
-from entity_event.conf import CONTEXT_HINT_MODELS_SETTING, context_hint_models
-
-#: The keys a hint must have, and the ones it may have.
-REQUIRED_HINT_KEYS = ("app_name", "model_name")
-OPTIONAL_HINT_KEYS = ("select_related", "prefetch_related")
+from entity_event.context_hints import hinted_model
 
 #: Marks a hinted value that cannot be a primary key of the model (it loads as ``None``).
 _NOT_A_PK = object()
-
-
-def context_hints_problems(hints: Any) -> list[str]:
-    """Return what is wrong with a ``context_hints`` value, as readable messages (empty: valid).
-
-    A valid value is a dict mapping non-empty string keys to hints; a hint is a dict with the
-    string keys ``app_name`` and ``model_name`` naming an installed model, and optionally
-    ``select_related`` and ``prefetch_related``, each a list of strings. Nothing else is allowed,
-    so that a typo (``"selected_related"``) is reported instead of silently ignored. When the
-    ``ENTITY_EVENT_CONTEXT_HINT_MODELS`` setting lists models, a hint must name one of them.
-    """
-    if not isinstance(hints, Mapping):
-        return [f"context hints must be a dict of context key to hint, got {type(hints).__name__}"]
-    allowed_models = context_hint_models()
-    problems = []
-    for key, hint in hints.items():
-        if not isinstance(key, str) or not key:
-            problems.append(f"context hint key {key!r} must be a non-empty string")
-            continue
-        if not isinstance(hint, Mapping):
-            problems.append(f"context hint {key!r} must be a dict, got {type(hint).__name__}")
-            continue
-        unknown = sorted(str(name) for name in set(hint) - {*REQUIRED_HINT_KEYS, *OPTIONAL_HINT_KEYS})
-        if unknown:
-            problems.append(f"context hint {key!r} has unknown key(s) {', '.join(unknown)}")
-        names_ok = True
-        for name in REQUIRED_HINT_KEYS:
-            if not isinstance(hint.get(name), str) or not hint.get(name):
-                problems.append(f"context hint {key!r} needs {name} as a non-empty string")
-                names_ok = False
-        for name in OPTIONAL_HINT_KEYS:
-            value = hint.get(name, [])
-            if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-                problems.append(f"context hint {key!r}: {name} must be a list of strings")
-        if names_ok:
-            try:
-                model = apps.get_model(hint["app_name"], hint["model_name"])
-            except LookupError:
-                problems.append(
-                    f"context hint {key!r} names the model {hint['app_name']}.{hint['model_name']}, "
-                    "which is not installed"
-                )
-            else:
-                if allowed_models is not None and model._meta.label_lower not in allowed_models:
-                    problems.append(
-                        f"context hint {key!r} names the model {model._meta.label}, which the "
-                        f"{CONTEXT_HINT_MODELS_SETTING} setting does not allow"
-                    )
-                problems.extend(_select_related_problems(key, model, hint.get("select_related")))
-                problems.extend(_prefetch_related_problems(key, model, hint.get("prefetch_related")))
-    return problems
-
-
-def _select_related_problems(key: str, model: type[models.Model], lookups: Any) -> list[str]:
-    """Compile (without running) the query that ``select_related`` would make, to report a
-    relation the model does not have before rendering needs it."""
-    if not isinstance(lookups, list) or not lookups or not all(isinstance(item, str) for item in lookups):
-        return []
-    queryset = model._default_manager.select_related(*lookups)
-    try:
-        queryset.query.get_compiler(using=queryset.db).as_sql()
-    except FieldError as error:
-        return [f"context hint {key!r}: select_related: {error}"]
-    return []
-
-
-def _relations_by_accessor(model: type[models.Model]) -> dict[str, Any]:
-    """The model's relations under the attribute names that ``prefetch_related`` follows: the
-    field name of a forward relation (foreign key, one-to-one, many-to-many, ``GenericRelation``,
-    ``GenericForeignKey``) and the accessor name of a reverse one (``photos``, ``photo_set``)."""
-    relations = {}
-    for relation in model._meta.get_fields():
-        if not relation.is_relation:
-            continue
-        name = (
-            relation.get_accessor_name() if relation.auto_created and not relation.concrete else relation.name
-        )
-        relations[name] = relation
-    return relations
-
-
-def _prefetch_related_problems(key: str, model: type[models.Model], lookups: Any) -> list[str]:
-    """Check each ``prefetch_related`` lookup without running a query: every ``__``-separated
-    part must name a relation of the model reached so far (``prefetch_related`` itself only
-    notices a wrong name when it has rows to prefetch for, in the middle of rendering).
-
-    A ``GenericForeignKey`` can lead to any model, so what follows it is not checked.
-    """
-    if not isinstance(lookups, list) or not all(isinstance(item, str) for item in lookups):
-        return []
-    problems = []
-    for lookup in lookups:
-        current: type[models.Model] | None = model
-        for part in lookup.split(LOOKUP_SEP):
-            if current is None:
-                break
-            relation = _relations_by_accessor(current).get(part)
-            if relation is None:
-                problems.append(
-                    f"context hint {key!r}: prefetch_related: {lookup!r}: {current._meta.label} has no "
-                    f"relation {part!r}"
-                )
-                break
-            current = relation.related_model
-    return problems
-
-
-def hinted_model(hint: Mapping[str, Any]) -> type[models.Model]:
-    """The model class a (valid) hint names."""
-    return apps.get_model(hint["app_name"], hint["model_name"])
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Everything here works on a batch of events with a number of queries that does not depend on the
 batch size: one query for the candidate renderers (plus one for the default rendering style when
 ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE`` is set), then one per hinted model (plus prefetches).
-See DESIGN.md point 7 for the rules.
+docs/advanced_features.rst gives the rules.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import copy
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
@@ -26,17 +26,16 @@ from entity_event.conf import (
     default_rendering_style_name,
     max_rendered_length,
 )
-from entity_event.context_loader import ContextLoader, context_hints_problems
+from entity_event.context_hints import context_hints_problems
+from entity_event.context_loader import ContextLoader
 from entity_event.exceptions import (
     ContextNotLoadedError,
     NoContextRendererError,
     RenderedOutputTooLongError,
 )
-from entity_event.querysets import _check_medium
+from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
 from entity_event.read_only import ReadOnlyDatabase, statements_refused
-
-if TYPE_CHECKING:
-    from entity_event.models import ContextRenderer, Event, Medium
+from entity_event.validation import check_saved
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +61,6 @@ def renderers_by_source(
     group's renderer in that style, then the same two in the default rendering style. All the
     candidates come from one query.
     """
-    from entity_event.models import ContextRenderer, RenderingStyle
-
     source_ids = set(source_ids)
     styles = [medium.rendering_style_id] if medium.rendering_style_id is not None else []
     default_name = default_rendering_style_name()
@@ -117,9 +114,7 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
     default rendering style), one per hinted model and the hints' prefetch queries, whatever the
     number of events.
     """
-    from entity_event.models import Event
-
-    _check_medium(medium)
+    check_saved(medium, Medium, "medium")
     events = list(events)
     for position, event in enumerate(events):
         if not isinstance(event, Event):
@@ -149,7 +144,7 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
 
 def loaded_rendering(event: Event, medium: Medium) -> LoadedRendering:
     """The context and renderer loaded for ``event`` on ``medium``, or ``ContextNotLoadedError``."""
-    _check_medium(medium)
+    check_saved(medium, Medium, "medium")
     loaded = event.__dict__.get("loaded_renderings", {}).get(medium.pk)
     if loaded is None:
         raise ContextNotLoadedError(
@@ -311,57 +306,3 @@ def _database_of(events: list[Any], medium: Medium) -> str:
     """The database the events were read from (the medium's, for unsaved or foreign objects)."""
     first = events[0]
     return getattr(getattr(first, "_state", None), "db", None) or medium._state.db or DEFAULT_DB_ALIAS
-
-
-@dataclass(frozen=True)
-class RendererPreview:
-    """One event rendered with one context renderer: its output, or the error it raised."""
-
-    event: Event
-    text: str = ""
-    html: str = ""
-    error: str = ""
-
-
-def preview_renderer(renderer: ContextRenderer, limit: int = 5) -> list[RendererPreview]:
-    """Render the ``limit`` most recent events of the renderer's source (or source group) with it.
-
-    Used by the admin to show a renderer's output while it is being edited. The contexts are
-    loaded with the renderer's hints in one query per hinted model; no medium is involved, so no
-    ``additional_context`` is merged. An error (invalid hints, a template that raises) is
-    reported in the preview instead of raised.
-    """
-    from entity_event.models import Event
-
-    events = Event.objects.select_related("source")
-    if renderer.source_id is not None:
-        events = events.filter(source_id=renderer.source_id)
-    else:
-        events = events.filter(source__group_id=renderer.source_group_id)
-    events = list(events.order_by("-time", "-id")[:limit])
-
-    problems = context_hints_problems(renderer.context_hints)
-    if problems:
-        error = f"invalid context hints: {'; '.join(problems)}"
-        return [RendererPreview(event, error=error) for event in events]
-    with ReadOnlyDatabase(renderer._state.db or DEFAULT_DB_ALIAS) as read_only:
-        loader = ContextLoader(using=renderer._state.db)
-        for event in events:
-            loader.add(event.context, renderer.context_hints, owner=f"the context renderer {renderer.name!r}")
-        try:
-            with statements_refused():
-                loader.load()
-        except ImproperlyConfigured as error:
-            return [RendererPreview(event, error=str(error)) for event in events]
-        templates = TemplateRenderer()
-        previews = []
-        for event in events:
-            try:
-                loaded = stored_dict(loader.loaded_context(event.context, renderer.context_hints), event)
-                text, html = templates.render_templates(renderer, {**loaded, "observing_entity": None})
-            except Exception as error:
-                previews.append(RendererPreview(event, error=f"{type(error).__name__}: {error}"))
-                read_only.recover_after(error)
-            else:
-                previews.append(RendererPreview(event, text=text, html=html))
-    return previews

@@ -20,7 +20,7 @@ import re
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -41,6 +41,8 @@ MAX_TIME = datetime(9999, 12, 31, tzinfo=UTC) - timedelta(microseconds=1)
 #: (MariaDB's JSON functions stop at 32 levels) and what the recursive code that reads contexts
 #: (templates, the context loader, the serializer) handles.
 MAX_CONTEXT_DEPTH = 20
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 #: A NUL character escaped in JSON text (an even number of backslashes before ``\u0000``, so that
 #: an escaped backslash followed by the text ``u0000`` does not count).
@@ -67,6 +69,13 @@ def model_pk(value: Any, model: type[models.Model], argument: str) -> int:
     raise TypeError(
         f"{argument}: expected {article} {model.__name__} or an integer id, got {type(value).__name__}"
     )
+
+
+def check_saved(value: Any, model: type[ModelT], argument: str) -> ModelT:
+    """A saved instance of ``model`` (a ``TypeError`` for anything else, unsaved ones included)."""
+    if not isinstance(value, model) or value.pk is None:
+        raise TypeError(f"{argument}: expected a saved {model.__name__}, got {value!r}")
+    return value
 
 
 def check_flag(value: Any, argument: str) -> bool:

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from entity_event.context_loader import ContextLoader, context_hints_problems
+from entity_event.context_hints import context_hints_problems
+from entity_event.context_loader import ContextLoader
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source
 from tests.testapp.models import Account, Photo, Team
 

@@ -11,8 +11,8 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
 
+from entity_event import creation
 from entity_event.models import Event, EventActor, Source
-from entity_event.querysets import EventManager
 from entity_event.timestamps import never_expires
 from tests.entities import make_entity
 
@@ -153,18 +153,18 @@ class TestDuplicates:
 
     def test_a_writer_that_wins_the_race_makes_ours_a_duplicate(self, photo_source, alice):
         """Another writer inserts our uuid between our check and our INSERT: we retry without it."""
-        real_existing_uuids = EventManager._existing_uuids
+        real_existing_uuids = creation._existing_uuids
         calls = []
 
-        def racing_existing_uuids(manager, items):
+        def racing_existing_uuids(model, using, items):
             calls.append([item.event.uuid for item in items])
             if len(calls) == 1:
                 # The competitor commits right after our first look.
                 Event.objects.bulk_create([Event(source=photo_source, uuid="raced")])
                 return set()
-            return real_existing_uuids(manager, items)
+            return real_existing_uuids(model, using, items)
 
-        with mock.patch.object(EventManager, "_existing_uuids", racing_existing_uuids):
+        with mock.patch.object(creation, "_existing_uuids", racing_existing_uuids):
             results = Event.objects.create_events(
                 [
                     {"source": photo_source, "uuid": "raced", "actors": [alice], "ignore_duplicates": True},
@@ -195,7 +195,7 @@ class TestBadInput:
     @pytest.mark.parametrize(
         ("kwargs", "error", "message"),
         [
-            ({"colour": "red"}, TypeError, "unexpected argument.*colour"),
+            ({"colour": "red"}, TypeError, "unexpected keyword argument 'colour'"),
             ({"source": None}, TypeError, "source argument is required"),
             ({"source": "photo-tag"}, TypeError, "source: expected a Source or an integer id, got str"),
             ({"source": True}, TypeError, "source: expected a Source"),
@@ -214,6 +214,14 @@ class TestBadInput:
     def test_create_event(self, photo_source, kwargs, error, message):
         with pytest.raises(error, match=message):
             Event.objects.create_event(**{"source": photo_source, **kwargs})
+        assert_nothing_written()
+
+    def test_create_events_names_unknown_arguments(self, photo_source):
+        # create_event has a real signature; the dicts of create_events are checked against it.
+        with pytest.raises(TypeError, match=r"create_events\[1\]: unexpected argument\(s\) colour, size"):
+            Event.objects.create_events(
+                [{"source": photo_source}, {"source": photo_source, "size": 1, "colour": 2}]
+            )
         assert_nothing_written()
 
     def test_source_id_that_does_not_exist(self, photo_source):

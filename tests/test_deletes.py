@@ -291,7 +291,9 @@ class TestAdminConfirmation:
         assert summary(response) == (
             [
                 change_link(medium),
-                ["2 subscriptions", "1 unsubscription", "30 events seen", "1 follow sub entities medium"],
+                # By distance, then by model label: entity_event.EventSeen, .Subscription,
+                # .Unsubscription, then testapp.FollowSubEntitiesMedium.
+                ["30 events seen", "2 subscriptions", "1 unsubscription", "1 follow sub entities medium"],
             ],
             {
                 "mediums": 1,
@@ -326,8 +328,8 @@ class TestAdminConfirmation:
 
         deleted, counts, perms, protected = summary(response)
         assert protected == [
-            "40 events, which protect their source (delete them first)",
             "1 context renderer, which protects its source (delete it first)",
+            "40 events, which protect their source (delete them first)",
         ]
         assert response.context["title"] == "Cannot delete source"
         assert b"Yes, I\xe2\x80\x99m sure" not in response.content
@@ -572,7 +574,7 @@ class TestDeletionPlan:
         # No admin page for the subclass: its line has no link.
         assert deleted == [
             "Follow sub entities medium: Follow",
-            ["1 medium", "1 subscription", "2 events seen"],
+            ["1 medium", "2 events seen", "1 subscription"],
         ]
         assert counts == {
             "follow sub entities mediums": 1,

@@ -16,8 +16,8 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import QuerySet
 from entity.models import Entity
 
+from entity_event import creation
 from entity_event.models import Event, EventActor
-from entity_event.querysets import EventManager
 from tests.entities import make_entity
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,14 +71,14 @@ def test_an_actor_deleted_before_the_commit_fails_the_commit_and_writes_nothing(
     """The actors are checked, then another writer deletes one of them before our commit: the
     deferred foreign key fails at COMMIT with an IntegrityError, and nothing of ours remains."""
     alice, bob = make_entity("Alice"), make_entity("Bob")
-    real_check = EventManager._check_actors_exist
+    real_check = creation._check_actors_exist
 
-    def check_then_lose_bob(manager, pending):
-        real_check(manager, pending)
+    def check_then_lose_bob(pending, using):
+        real_check(pending, using)
         Entity.all_objects.filter(pk=bob.pk).delete(force=True)  # a real DELETE, not deactivation
 
     with (
-        mock.patch.object(EventManager, "_check_actors_exist", check_then_lose_bob),
+        mock.patch.object(creation, "_check_actors_exist", check_then_lose_bob),
         pytest.raises(IntegrityError),
     ):
         Event.objects.create_events([{"source": photo_source, "actors": [alice, bob]}] * 3)

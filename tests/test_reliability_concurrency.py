@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from entity_event import creation
 from entity_event.models import Event, EventActor
-from entity_event.querysets import EventManager
 from tests.entities import make_entity
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
@@ -55,17 +55,17 @@ def _run_in_processes(target: Any, args_per_process: list[tuple[Any, ...]]) -> l
 
 def _lookups_meet_at(looked_up: Any) -> list[int]:
     """Make every writer wait after its first lookup of existing uuids until all have looked."""
-    real_existing_uuids = EventManager._existing_uuids
+    real_existing_uuids = creation._existing_uuids
     calls = []
 
-    def existing_uuids_then_wait(manager: EventManager, items: list[Any]) -> set[str]:
-        found = real_existing_uuids(manager, items)
+    def existing_uuids_then_wait(model: Any, using: str, items: list[Any]) -> set[str]:
+        found = real_existing_uuids(model, using, items)
         calls.append(len(found))
         if len(calls) == 1:
             looked_up.wait(timeout=BARRIER_TIMEOUT)
         return found
 
-    EventManager._existing_uuids = existing_uuids_then_wait  # only in this child process
+    creation._existing_uuids = existing_uuids_then_wait  # only in this child process
     return calls
 
 

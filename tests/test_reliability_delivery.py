@@ -26,10 +26,9 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection, connections
 from entity.models import Entity, EntityRelationship
 
-from entity_event import routing
 from entity_event.models import Event, EventSeen, Medium, Source, Subscription, Unsubscription
-from entity_event.querysets import EventQuerySet
 from tests.entities import entity_kind, make_entity
+from tests.faults import after_statement, inserts_into, selects_for_update
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
 
@@ -256,7 +255,7 @@ CLAIMS = {
 
 @pytest.mark.parametrize("method", sorted(CLAIMS))
 @pytest.mark.parametrize("when", ["after the rows are locked", "after the EventSeen rows are written"])
-def test_a_connection_lost_during_a_claim_raises_and_marks_nothing(source_group, monkeypatch, method, when):
+def test_a_connection_lost_during_a_claim_raises_and_marks_nothing(source_group, method, when):
     world = build_world(source_group)
     medium = Medium.objects.get(pk=world["medium"])
     a0 = Entity.objects.get(display_name="A0")
@@ -270,29 +269,17 @@ def test_a_connection_lost_during_a_claim_raises_and_marks_nothing(source_group,
     )
     claim = CLAIMS[method]
 
-    if when == "after the rows are locked":
-        real_claim = routing.claim
-
-        def claim_then_die(events: EventQuerySet, medium: Medium) -> list[Event]:
-            rows = real_claim(events, medium)
-            assert rows  # the rows are locked by our transaction
-            _kill_our_backend()
-            return rows
-
-        monkeypatch.setattr(routing, "claim", claim_then_die)
-    else:
-        real_mark_seen = EventQuerySet.mark_seen
-
-        def mark_seen_then_die(self: EventQuerySet, medium: Medium) -> None:
-            real_mark_seen(self, medium)
-            assert EventSeen.objects.filter(medium=medium).exists()  # written, not committed
-            _kill_our_backend()
-
-        monkeypatch.setattr(EventQuerySet, "mark_seen", mark_seen_then_die)
-
-    with pytest.raises((OperationalError, InterfaceError)):
+    # Through the public seam: the backend dies right after the claim's row locks are taken, or
+    # right after the EventSeen rows are inserted, before anything is committed.
+    matches = (
+        selects_for_update if when == "after the rows are locked" else inserts_into("entity_event_eventseen")
+    )
+    with (
+        after_statement(matches, _kill_our_backend) as seen,
+        pytest.raises((OperationalError, InterfaceError)),
+    ):
         claim(medium)
-    monkeypatch.undo()
+    assert seen
     connection.close()  # the broken connection; the next query opens a fresh one
 
     assert not EventSeen.objects.filter(medium=medium).exists()

@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from entity_event.checks import check_default_rendering_style, check_settings
 from entity_event.conf import context_hint_models, default_rendering_style_name, max_rendered_length
-from entity_event.context_loader import context_hints_problems
+from entity_event.context_hints import context_hints_problems
 from entity_event.exceptions import RenderedOutputTooLongError
 from entity_event.forms import JSONTextField
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle

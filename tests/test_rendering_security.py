@@ -35,7 +35,7 @@ from entity_event.models import (
     Source,
     Subscription,
 )
-from entity_event.rendering import preview_renderer
+from entity_event.preview import preview_renderer
 from tests.entities import make_entity
 from tests.testapp.models import Account, Team
 

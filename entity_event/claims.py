@@ -1,0 +1,67 @@
+"""Seen marks and claims: ``mark_seen``, and ``seen=False, mark_seen=True`` as a claim.
+
+Seen state is per (event, medium). A query method called with ``mark_seen=True`` evaluates its
+query, marks exactly the returned events seen on the medium, and returns them; with
+``seen=False`` too, it claims them: concurrent callers never receive the same event (see
+``claim``, and docs/guarantees.rst for the tests that show it).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from entity_event.event_filters import EventFilters
+from entity_event.models import Event, EventSeen, Medium
+from entity_event.querysets import EventQuerySet
+from entity_event.validation import check_saved
+
+
+def mark_seen(events: EventQuerySet, medium: Medium) -> None:
+    """``EventQuerySet.mark_seen``: record the events as seen on ``medium``, idempotently (an
+    event seen already keeps its first ``time_seen``), in two queries whatever their number."""
+    check_saved(medium, Medium, "medium")
+    EventSeen.objects.using(events.db).bulk_create(
+        [EventSeen(event_id=pk, medium=medium) for pk in events.values_list("pk", flat=True)],
+        ignore_conflicts=True,
+    )
+
+
+def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> EventQuerySet:
+    """Return ``events`` as the filters ask: lazy without ``mark_seen``; otherwise evaluated,
+    marked seen, and restricted to exactly the returned events (claimed under row locks when
+    ``seen=False``)."""
+    if not filters.mark_seen:
+        return events
+    with transaction.atomic(using=events.db):
+        rows = claim(events, medium) if filters.claims else list(events)
+        result = restrict_to(rows)
+        result.mark_seen(medium)
+    return result
+
+
+def restrict_to(rows: list[Event]) -> EventQuerySet:
+    """An ``EventQuerySet`` of exactly ``rows``, already evaluated (iterating it runs no query;
+    chaining it filters by primary key)."""
+    result = Event.objects.filter(pk__in=[event.pk for event in rows])
+    result._result_cache = list(rows)
+    return result
+
+
+def claim(events: EventQuerySet, medium: Medium) -> list[Event]:
+    """Lock the unseen events (skipping rows another transaction holds) and drop the ones another
+    worker marked seen meanwhile. Must run inside a transaction, which must also insert the
+    ``EventSeen`` rows so that the claim is released only once they are committed.
+
+    On PostgreSQL, a row locked and then committed by another worker after our statement started
+    is locked by us but its ``EventSeen`` row was invisible to our statement's snapshot: the second
+    query (a new snapshot) sees it. SQLite has no row locks: its database write lock serialises
+    the claims (a second claimer waits, or gets "database is locked" after the timeout), so an
+    event is never handed out twice there either.
+    """
+    rows = list(events.select_for_update(skip_locked=True, of=("self",)))
+    seen = set(
+        EventSeen.objects.filter(medium_id=medium.pk, event_id__in=[event.pk for event in rows]).values_list(
+            "event_id", flat=True
+        )
+    )
+    return [event for event in rows if event.pk not in seen]

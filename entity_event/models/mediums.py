@@ -1,0 +1,167 @@
+"""Mediums: the ways events are consumed (email, newsfeed, notification bar), and the entry point
+of the event queries of the 0.7 API. Their methods are thin delegates to the services (routing,
+targets, rendering): the import inside each is the one accepted upward import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import QuerySet
+from entity.models import Entity, EntityKind
+
+from entity_event.event_filters import EventFilters
+from entity_event.models.renderers import RenderingStyle
+from entity_event.validation import validate_additional_context
+
+if TYPE_CHECKING:
+    from entity_event.models.events import Event
+    from entity_event.models.subscriptions import Subscription
+    from entity_event.querysets import EventQuerySet
+
+
+class Medium(models.Model):
+    """A way of consuming events (email, newsfeed, notification bar).
+
+    Subscriptions and unsubscriptions name a medium; the medium is the entry point of the event
+    queries. Concrete subclasses (multi-table inheritance) may override the following rule.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    time_created = models.DateTimeField(auto_now_add=True)
+    rendering_style = models.ForeignKey(
+        RenderingStyle, null=True, blank=True, on_delete=models.SET_NULL, related_name="mediums"
+    )
+    additional_context = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, validators=[validate_additional_context]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "mediums"
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+    def render(
+        self, events: Iterable[Event], observing_entity: Entity | None = None
+    ) -> dict[Event, tuple[str, str]]:
+        """Render events in this medium's rendering style: ``{event: (text, html)}``.
+
+        ``events`` is a queryset or a list of events. Each event's context renderer is the most
+        specific match (source, then source group, in the medium's style, then in the style of
+        ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``); events that none matches are left out. The
+        contexts of the whole batch are loaded with one query per hinted model. The templates see
+        the loaded context, ``additional_context`` over it, and ``observing_entity``. Rendering
+        never writes (docs/security.rst).
+        """
+        from entity_event.rendering import render_events
+
+        return render_events(events, self, observing_entity)
+
+    def followed_by(self, entities: Any) -> QuerySet[Entity]:
+        """The entities that ``entities`` follow. By default an entity follows itself and its
+        super-entities. ``entities``: an ``Entity``, an ``Entity`` queryset, or an iterable of
+        entities or ids. Override it, with its inverse ``followers_of``, in a subclass to change
+        what only-following subscriptions deliver; every query method honours the override."""
+        from entity_event.following import default_followed_by
+
+        return default_followed_by(entities)
+
+    def followers_of(self, entities: Any) -> QuerySet[Entity]:
+        """The entities that follow ``entities``: by default themselves and their sub-entities.
+        The inverse of ``followed_by``."""
+        from entity_event.following import default_followers_of
+
+        return default_followers_of(entities)
+
+    def subset_subscriptions(
+        self, subscriptions: QuerySet[Subscription], entity: Entity | int | None = None
+    ) -> QuerySet[Subscription]:
+        """The ``subscriptions`` that ``entity`` is part of: its individual subscriptions and the
+        group subscriptions over one of its super-entities for its entity kind. Without an entity,
+        ``subscriptions`` unchanged."""
+        from entity_event.following import subset_subscriptions
+
+        return subset_subscriptions(subscriptions, entity)
+
+    def events(
+        self,
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        seen: bool | None = None,
+        include_expired: bool = False,
+        actor: Entity | int | None = None,
+        mark_seen: bool = False,
+    ) -> EventQuerySet:
+        """The events any subscription of this medium delivers, newest first, as a lazy queryset
+        (one query). Unsubscriptions do not apply here: they belong to single entities.
+
+        ``start_time`` and ``end_time`` bound the event time (inclusive); ``seen`` keeps the
+        events seen (``True``) or not seen (``False``) on this medium; expired events are left
+        out unless ``include_expired``; ``actor`` (an ``Entity`` or id) keeps the events it took
+        part in. Events older than the medium's ``time_created`` are never returned. With
+        ``mark_seen=True`` the query is evaluated, the events are marked seen on this medium and
+        a queryset of exactly those events is returned; with ``seen=False`` too, it is a claim:
+        concurrent callers never receive the same event (docs/guarantees.rst).
+        """
+        from entity_event.routing import medium_events
+
+        filters = EventFilters.checked(
+            "events", start_time=start_time, end_time=end_time, seen=seen,
+            include_expired=include_expired, actor=actor, mark_seen=mark_seen,
+        )  # fmt: skip
+        return medium_events(self, filters)
+
+    def entity_events(
+        self,
+        entity: Entity | int,
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        seen: bool | None = None,
+        include_expired: bool = False,
+        actor: Entity | int | None = None,
+        mark_seen: bool = False,
+    ) -> EventQuerySet:
+        """The events ``entity`` receives on this medium through the subscriptions it is part of,
+        minus the sources it unsubscribed from, newest first, as a lazy queryset (one query).
+        Takes the filters of ``events()``."""
+        from entity_event.routing import entity_medium_events
+
+        filters = EventFilters.checked(
+            "entity_events", start_time=start_time, end_time=end_time, seen=seen,
+            include_expired=include_expired, actor=actor, mark_seen=mark_seen,
+        )  # fmt: skip
+        return entity_medium_events(self, entity, filters)
+
+    def events_targets(
+        self,
+        entity_kind: EntityKind | int | None = None,
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        seen: bool | None = None,
+        include_expired: bool = False,
+        actor: Entity | int | None = None,
+        mark_seen: bool = False,
+    ) -> list[tuple[Event, list[Entity]]]:
+        """``[(event, targets)]``: each event with the active entities that receive it on this
+        medium, unsubscriptions applied, ordered by entity id, each at most once; only events with
+        at least one target, newest first. ``entity_kind`` keeps only targets of that kind. Takes
+        the filters of ``events()``; ``mark_seen`` marks exactly the returned events. Runs a
+        constant number of queries with the default following rule; events with identical targets
+        share one list object."""
+        from entity_event.targets import events_targets
+
+        filters = EventFilters.checked(
+            "events_targets", start_time=start_time, end_time=end_time, seen=seen,
+            include_expired=include_expired, actor=actor, mark_seen=mark_seen,
+        )  # fmt: skip
+        return events_targets(self, entity_kind, filters)

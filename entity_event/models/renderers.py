@@ -1,0 +1,124 @@
+"""How events look: rendering styles, and the context renderers that hold templates and hints."""
+
+from __future__ import annotations
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
+
+from entity_event.context_hints import context_hints_problems
+from entity_event.models.sources import Source, SourceGroup
+
+
+class RenderingStyle(models.Model):
+    """A way of rendering events (short, long, email...) that mediums and context renderers share.
+
+    Deleting a style is refused (``ProtectedError``) while context renderers use it; the mediums
+    that use it keep existing, without a style.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class ContextRenderer(models.Model):
+    """Templates and context hints that render a source's (or source group's) events in a style.
+
+    Exactly one of ``source`` and ``source_group`` is set. A template path wins over an inline
+    template. ``context_hints`` maps context keys to the models whose primary keys they hold, so
+    that a batch of events loads those rows with one query per model. Templates and hints are
+    code: editing them takes the ``edit_templates`` permission (docs/security.rst).
+    """
+
+    name = models.CharField(max_length=256, unique=True)
+    text_template_path = models.CharField(max_length=256, blank=True, default="")
+    html_template_path = models.CharField(max_length=256, blank=True, default="")
+    text_template = models.TextField(blank=True, default="")
+    html_template = models.TextField(blank=True, default="")
+    # Renderers hold templates, which are code: deleting the style, source or group they belong
+    # to does not take them along silently (docs/models.rst).
+    rendering_style = models.ForeignKey(
+        RenderingStyle, on_delete=models.PROTECT, related_name="context_renderers"
+    )
+    context_hints = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="context_renderers"
+    )
+    source_group = models.ForeignKey(
+        SourceGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="context_renderers"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        # Templates, template paths and context hints are code (templates reach whatever their
+        # context's rows lead to): editing them takes this permission on top of the change one.
+        permissions = [("edit_templates", "Can edit templates and context hints (as powerful as code)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(source__isnull=False, source_group__isnull=True)
+                    | Q(source__isnull=True, source_group__isnull=False)
+                ),
+                name="entity_event_contextrenderer_source_xor_group",
+                violation_error_message="A context renderer needs exactly one of source and source group.",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "rendering_style"],
+                condition=Q(source__isnull=False),
+                name="entity_event_contextrenderer_unique_source_style",
+                violation_error_message="This source already has a context renderer for this style.",
+            ),
+            models.UniqueConstraint(
+                fields=["source_group", "rendering_style"],
+                condition=Q(source_group__isnull=False),
+                name="entity_event_contextrenderer_unique_group_style",
+                violation_error_message="This source group already has a context renderer for this style.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Reject a renderer that cannot render: no template at all, not exactly one of source
+        and source group, malformed context hints or hints naming a model that is not installed,
+        and templates that do not compile (or, for paths, cannot be found)."""
+        errors: dict[str, list[str]] = {}
+        if not any(
+            (self.text_template_path, self.html_template_path, self.text_template, self.html_template)
+        ):
+            errors.setdefault(NON_FIELD_ERRORS, []).append(
+                "A context renderer needs at least one template: a text or HTML template path, or an "
+                "inline text or HTML template."
+            )
+        if (self.source_id is None) == (self.source_group_id is None):
+            message = "A context renderer needs exactly one of source and source group."
+            errors["source"] = [message]
+            errors["source_group"] = [message]
+        problems = context_hints_problems(self.context_hints)
+        if problems:
+            errors["context_hints"] = problems
+        for name in ("text_template", "html_template"):
+            try:
+                Template(getattr(self, name))
+            except TemplateSyntaxError as error:
+                errors[name] = [f"This template does not compile: {error}"]
+        for name in ("text_template_path", "html_template_path"):
+            if getattr(self, name):
+                try:
+                    get_template(getattr(self, name))
+                except TemplateDoesNotExist:
+                    errors[name] = [f"No template {getattr(self, name)!r} was found."]
+                except TemplateSyntaxError as error:
+                    errors[name] = [f"This template does not compile: {error}"]
+        if errors:
+            raise ValidationError(errors)

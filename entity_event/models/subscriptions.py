@@ -1,0 +1,76 @@
+"""Who receives what: subscriptions and unsubscriptions of entities to sources on mediums."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from entity.models import Entity
+
+from entity_event.models.mediums import Medium
+from entity_event.models.sources import Source
+from entity_event.querysets import SubscriptionQuerySet
+
+
+class Subscription(models.Model):
+    """An entity, or every sub-entity of a kind under it, receives a source's events on a medium.
+
+    With ``only_following`` the subscribed entities only receive the events whose actors they
+    follow (by default: themselves and their super-entities).
+    """
+
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="subscriptions")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="subscriptions")
+    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
+    sub_entity_kind = models.ForeignKey(
+        "entity.EntityKind", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    only_following = models.BooleanField(default=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["medium", "source", "entity"],
+                condition=Q(sub_entity_kind__isnull=True),
+                name="entity_event_subscription_unique_individual",
+            ),
+            models.UniqueConstraint(
+                fields=["medium", "source", "entity", "sub_entity_kind"],
+                condition=Q(sub_entity_kind__isnull=False),
+                name="entity_event_subscription_unique_group",
+            ),
+        ]
+        indexes = [models.Index(fields=["source", "medium"], name="entity_event_sub_source_medium")]
+
+    def __str__(self) -> str:
+        audience = str(self.entity)
+        if self.sub_entity_kind_id is not None:
+            audience = f"every {self.sub_entity_kind} under {audience}"
+        following = " (only following)" if self.only_following else ""
+        return f"{audience}: {self.source} on {self.medium}{following}"
+
+    def subscribed_entities(self) -> QuerySet[Entity]:
+        """The entities this subscription covers: its entity for an individual subscription, the
+        active sub-entities of ``sub_entity_kind`` under it for a group subscription."""
+        from entity_event.following import subscribed_entities
+
+        return subscribed_entities(self)
+
+
+class Unsubscription(models.Model):
+    """One entity opts out of one source on one medium, whatever subscriptions include it."""
+
+    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="unsubscriptions")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="unsubscriptions")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "medium", "source"], name="entity_event_unsubscription_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} unsubscribed from {self.source} on {self.medium}"

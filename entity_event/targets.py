@@ -1,0 +1,256 @@
+"""Targets: ``Medium.events_targets()``, each event with the entities that receive it.
+
+With the default following rule it costs seven queries whatever the number of events,
+subscriptions, entities or targets: the medium's subscriptions; the active members of the
+subscribed groups; the medium's unsubscriptions; the events (under row locks for a claim, plus a
+re-check of the claimed rows); the active actors of the events that only-following subscriptions
+may deliver; the sub-entities of those actors; the target entities. Everything else is Python
+over ids: per source, who receives every event and who receives the events whose actors they
+follow; per distinct (source, actors), who follows; per distinct set of targets, one list of
+entities that its events share. A medium that overrides the following rule costs queries per
+distinct set of actors and per only-following subscription (``CustomFollowers``).
+
+A large result is tens of thousands of model instances; the code builds as few other objects
+as it can (one tuple of actor ids per event, sets and lists per distinct value only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from django.db import models, transaction
+from entity.models import Entity, EntityKind, EntityRelationship
+
+from entity_event.claims import claim, mark_seen
+from entity_event.event_filters import EventFilters
+from entity_event.following import uses_default_following
+from entity_event.models import Event, Medium, Subscription, Unsubscription
+from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
+from entity_event.validation import model_pk
+
+#: ``[(event, targets)]``, what ``events_targets`` returns.
+EventsTargets = list[tuple[Event, list[Entity]]]
+
+
+@dataclass(frozen=True)
+class SourceRouting:
+    """What one source's subscriptions on a medium deliver, unsubscriptions applied."""
+
+    everyone: frozenset[int]  # the targets of every event (non-following subscriptions)
+    following: frozenset[int]  # the targets of the events whose actors they follow
+    following_subscriptions: tuple[Subscription, ...]  # for a custom following rule
+
+
+def events_targets(
+    medium: Medium, entity_kind: EntityKind | int | None, filters: EventFilters
+) -> EventsTargets:
+    """``Medium.events_targets()``: see its docstring."""
+    check_saved_medium(medium, "events_targets")
+    kind_id = (
+        None if entity_kind is None else model_pk(entity_kind, EntityKind, "events_targets(): entity_kind")
+    )
+    routes = routes_by_source(medium, kind_id)
+    if not routes:
+        return []
+    delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
+    events = filtered_events(medium, filters).filter(source_id__in=delivering)
+    # Only a call that marks events writes; it needs a transaction (and, to claim, row locks).
+    marking = transaction.atomic(using=events.db) if filters.mark_seen else contextlib.nullcontext()
+    with marking:
+        rows = claim(events, medium) if filters.claims else list(events)
+        actors, actor_rows = actors_of(rows, routes, medium, filters)
+        followers = (
+            DefaultFollowers(actor_rows) if uses_default_following(medium) else CustomFollowers(medium)
+        )
+        targets = [target_ids(event, routes, actors, followers) for event in rows]
+        result = with_entities(rows, targets)
+        if filters.mark_seen and result:
+            mark_seen(Event.objects.filter(pk__in=[event.pk for event, _ in result]), medium)
+    return result
+
+
+def routes_by_source(medium: Medium, kind_id: int | None) -> dict[int, SourceRouting]:
+    """Each source's routing on ``medium``: three queries (subscriptions, group members,
+    unsubscriptions), none when the medium has no subscription."""
+    subscriptions = list(
+        Subscription.objects.filter(medium_id=medium.pk).values(
+            "id", "source_id", "entity_id", "sub_entity_kind_id", "only_following",
+            "entity__is_active", "entity__entity_kind_id",
+        )
+    )  # fmt: skip
+    if not subscriptions:
+        return {}
+    members = group_members(subscriptions)
+    unsubscribed: dict[int, set[int]] = defaultdict(set)
+    for entity_id, source_id in Unsubscription.objects.filter(medium_id=medium.pk).values_list(
+        "entity_id", "source_id"
+    ):
+        unsubscribed[source_id].add(entity_id)
+    everyone: dict[int, set[int]] = defaultdict(set)
+    following: dict[int, set[int]] = defaultdict(set)
+    following_subscriptions: dict[int, list[Subscription]] = defaultdict(list)
+    for row in subscriptions:
+        source_id = row["source_id"]
+        entities = subscribed_ids(row, members, kind_id) - unsubscribed[source_id]
+        if row["only_following"]:
+            following[source_id] |= entities
+            following_subscriptions[source_id].append(
+                Subscription(
+                    id=row["id"], source_id=source_id, entity_id=row["entity_id"],
+                    sub_entity_kind_id=row["sub_entity_kind_id"], only_following=True,
+                )
+            )  # fmt: skip
+        else:
+            everyone[source_id] |= entities
+    return {
+        source_id: SourceRouting(
+            frozenset(everyone[source_id]),
+            frozenset(following[source_id]),
+            tuple(following_subscriptions[source_id]),
+        )  # fmt: skip
+        for source_id in {row["source_id"] for row in subscriptions}
+    }
+
+
+def group_members(subscriptions: list[dict[str, Any]]) -> dict[tuple[int, int], set[int]]:
+    """``{(group entity, kind): active sub-entity ids}`` for every group subscription, one query."""
+    groups = {s["entity_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
+    kinds = {s["sub_entity_kind_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
+    members: dict[tuple[int, int], set[int]] = defaultdict(set)
+    if groups:
+        for super_id, sub_id, kind in EntityRelationship.objects.filter(
+            super_entity_id__in=groups, sub_entity__entity_kind_id__in=kinds, sub_entity__is_active=True
+        ).values_list("super_entity_id", "sub_entity_id", "sub_entity__entity_kind_id"):
+            members[(super_id, kind)].add(sub_id)
+    return members
+
+
+def subscribed_ids(
+    row: dict[str, Any], members: dict[tuple[int, int], set[int]], kind_id: int | None
+) -> set[int]:
+    """The ids a subscription (a row of ``routes_by_source``) covers, of kind ``kind_id`` if given:
+    its entity when active, or the active members of its kind under its entity."""
+    if row["sub_entity_kind_id"] is None:
+        entities = {row["entity_id"]} if row["entity__is_active"] else set()
+        entity_kind = row["entity__entity_kind_id"]
+    else:
+        entities = members.get((row["entity_id"], row["sub_entity_kind_id"]), set())
+        entity_kind = row["sub_entity_kind_id"]
+    return entities if kind_id is None or entity_kind == kind_id else set()
+
+
+def actors_of(
+    rows: list[Event], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters
+) -> tuple[dict[int, tuple[int, ...]], models.QuerySet[Any] | None]:
+    """The active actors of the events that only-following subscriptions may deliver, as
+    ``{event id: sorted actor ids}`` (one query), and their ``EventActor`` rows as a subquery;
+    ``({}, None)`` when no event needs them."""
+    needing = [event.pk for event in rows if routes[event.source_id].following]
+    if not needing:
+        return {}, None
+    if filters.claims:
+        # The claim skipped rows locked elsewhere, which re-running its query would not.
+        event_ids: Iterable[int] | models.QuerySet[Any] = needing
+    else:
+        # Without the seen filter: an event another process marks seen between the two
+        # statements keeps its actors (the actors of extra events are simply unused).
+        unfiltered = filtered_events(medium, dataclasses.replace(filters, seen=None))
+        following_sources = [source_id for source_id, route in routes.items() if route.following]
+        event_ids = unfiltered.filter(source_id__in=following_sources).values("pk")
+    actor_rows = active_actor_rows().filter(event_id__in=event_ids)
+    pairs = actor_rows.order_by("event_id", "entity_id").values_list("event_id", "entity_id")
+    actors = {
+        event_id: tuple(actor for _, actor in group) for event_id, group in groupby(pairs, itemgetter(0))
+    }
+    return actors, actor_rows
+
+
+def target_ids(
+    event: Event,
+    routes: dict[int, SourceRouting],
+    actors: dict[int, tuple[int, ...]],
+    followers: DefaultFollowers | CustomFollowers,
+) -> frozenset[int]:
+    """The ids of the entities that receive ``event``: everyone the source delivers to, and those
+    of its followers of the event's actors that only-following subscriptions cover. Results are
+    cached per (source, actors): events with the same ones share one set."""
+    route = routes[event.source_id]
+    event_actors = actors.get(event.pk, ()) if route.following else ()
+    if not event_actors:
+        return route.everyone
+    key = (event.source_id, event_actors)
+    targets = followers.cache.get(key)
+    if targets is None:
+        # Keep the shared set object when following adds nobody new to it.
+        extra = followers.reached(event_actors, route) - route.everyone
+        targets = followers.cache[key] = route.everyone | extra if extra else route.everyone
+    return targets
+
+
+def with_entities(rows: list[Event], targets: list[frozenset[int]]) -> EventsTargets:
+    """``[(event, [target entities])]`` for the events with targets, ordered by entity id; events
+    with the same targets share one list. One query for every entity."""
+    distinct = {ids for ids in targets if ids}
+    # all_objects: an entity deactivated since the routing queries still has its row.
+    entities = Entity.all_objects.in_bulk(set().union(*distinct))
+    lists = {ids: [entities[pk] for pk in sorted(ids)] for ids in distinct}
+    return [(event, lists[ids]) for event, ids in zip(rows, targets, strict=True) if ids]
+
+
+class DefaultFollowers:
+    """Followers of actors under the default rule: the actors and their sub-entities, from one
+    query over the relationships of every actor of the batch (``actor_rows``, the batch's
+    ``EventActor`` rows, as a subquery rather than a list of thousands of ids)."""
+
+    def __init__(self, actor_rows: models.QuerySet[Any] | None) -> None:
+        self.cache: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}
+        self.subs: dict[int, list[int]] = defaultdict(list)
+        if actor_rows is not None:
+            for super_id, sub_id in EntityRelationship.objects.filter(
+                super_entity_id__in=actor_rows.values("entity_id")
+            ).values_list("super_entity_id", "sub_entity_id"):
+                self.subs[super_id].append(sub_id)
+
+    def reached(self, actors: tuple[int, ...], route: SourceRouting) -> frozenset[int]:
+        """The only-following targets of ``route`` that follow one of ``actors``."""
+        reached = route.following.intersection(actors)
+        if self.subs.keys().isdisjoint(actors):  # the usual case: actors without sub-entities
+            return reached
+        for actor in actors:
+            reached |= route.following.intersection(self.subs.get(actor, ()))
+        return reached
+
+
+class CustomFollowers:
+    """Followers of actors under an overridden rule: for each distinct actor set, the medium's
+    ``followers_of`` intersected with each only-following subscription's subscribed entities
+    (queries per distinct actor set and subscription, cached for the batch)."""
+
+    def __init__(self, medium: Medium) -> None:
+        self.medium = medium
+        self.cache: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}
+        self.followers: dict[tuple[int, ...], set[int]] = {}
+        self.subscribed: dict[int, set[int]] = {}
+
+    def reached(self, actors: tuple[int, ...], route: SourceRouting) -> frozenset[int]:
+        """The only-following targets of ``route`` that, by the medium's rule, follow one of
+        ``actors`` and are covered by one of the source's only-following subscriptions."""
+        if actors not in self.followers:
+            followers = self.medium.followers_of(Entity.all_objects.filter(pk__in=actors))
+            self.followers[actors] = set(followers.values_list("pk", flat=True))
+        followers_of_actors = self.followers[actors]
+        reached: set[int] = set()
+        for subscription in route.following_subscriptions:
+            if subscription.id not in self.subscribed:
+                self.subscribed[subscription.id] = set(
+                    subscription.subscribed_entities().values_list("pk", flat=True)
+                )
+            reached |= self.subscribed[subscription.id] & followers_of_actors
+        return route.following & reached
