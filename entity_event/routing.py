@@ -10,6 +10,8 @@ subscription (docs/performance.rst). ``events_targets()`` (``entity_event.target
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -78,11 +80,34 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
     individual = following.filter(sub_entity_kind__isnull=True, entity__is_active=True)
     individual_self = individual.filter(entity_id=OuterRef("entity_id"))
     individual_super = individual.filter(entity__super_relationships__super_entity_id=OuterRef("entity_id"))
-    # Group subscription (G, K): the actor is an active sub-entity of G of kind K. Written from
-    # the actor's side (an entity has few super-entities, a group may have many members): each
-    # actor row joined to its super-entities probes a hash of the medium's subscriptions, which
-    # does not depend on the planner estimating how many members the subscribed groups have.
-    group_member_rows = (
+    # Group subscription (G, K): the actor is an active sub-entity of G of kind K (see
+    # _group_member_event_ids), or a super-entity of such a sub-entity (one filter() call: the
+    # same joined rows).
+    group = following.filter(sub_entity_kind__isnull=False)
+    group_super = group.filter(
+        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
+        entity__sub_relationships__sub_entity__is_active=True,
+        entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
+    )
+    return [
+        *(
+            active_actor_rows().filter(Exists(condition)).values("event_id")
+            for condition in (individual_self, individual_super, group_super)
+        ),
+        _group_member_event_ids(medium),
+    ]
+
+
+def _group_member_event_ids(medium: Medium) -> models.QuerySet[Any]:
+    """The ids of the events one of whose actors is an active sub-entity of kind K of an entity G
+    with an only-following group subscription (G, K) of the event's source on ``medium``.
+
+    Written from the actor's side (an entity has few super-entities, a group may have many
+    members): each actor row joined to its super-entities probes a hash of the medium's
+    subscriptions, which does not depend on the planner estimating how many members the
+    subscribed groups have.
+    """
+    return (
         active_actor_rows()
         .annotate(
             event_source_id=F("event__source_id"),
@@ -102,20 +127,6 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
         )
         .values("event_id")
     )
-    # ... or a super-entity of such a sub-entity (one filter() call: the same joined rows).
-    group = following.filter(sub_entity_kind__isnull=False)
-    group_super = group.filter(
-        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
-        entity__sub_relationships__sub_entity__is_active=True,
-        entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
-    )
-    return [
-        *(
-            active_actor_rows().filter(Exists(condition)).values("event_id")
-            for condition in (individual_self, individual_super, group_super)
-        ),
-        group_member_rows,
-    ]
 
 
 def _custom_following_condition(medium: Medium) -> Q:

@@ -21,8 +21,6 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from django.db import models, transaction
@@ -47,6 +45,11 @@ class SourceRouting:
     following: frozenset[int]  # the targets of the events whose actors they follow
     following_subscriptions: tuple[Subscription, ...]  # for a custom following rule
 
+    @property
+    def everyone_in_order(self) -> tuple[int, ...]:
+        """``everyone``, sorted."""
+        return tuple(sorted(self.everyone))
+
 
 def events_targets(
     medium: Medium, entity_kind: EntityKind | int | None, filters: EventFilters
@@ -69,8 +72,7 @@ def events_targets(
         followers = (
             DefaultFollowers(actor_rows) if uses_default_following(medium) else CustomFollowers(medium)
         )
-        targets = [target_ids(event, routes, actors, followers) for event in rows]
-        result = with_entities(rows, targets)
+        result = with_entities(rows, targets_of(rows, routes, actors, followers))
         if filters.mark_seen and result:
             mark_seen(Event.objects.filter(pk__in=[event.pk for event, _ in result]), medium)
     return result
@@ -150,8 +152,10 @@ def actors_of(
     rows: list[Event], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters
 ) -> tuple[dict[int, tuple[int, ...]], models.QuerySet[Any] | None]:
     """The active actors of the events that only-following subscriptions may deliver, as
-    ``{event id: sorted actor ids}`` (one query), and their ``EventActor`` rows as a subquery;
-    ``({}, None)`` when no event needs them."""
+    ``{event id: actor ids}`` (one query), and their ``EventActor`` rows as a subquery;
+    ``({}, None)`` when no event needs them. Tuples rather than lists or sets: once the garbage
+    collector has seen them, tuples of ints are no longer tracked, so a large batch costs it
+    less."""
     needing = [event.pk for event in rows if routes[event.source_id].following]
     if not needing:
         return {}, None
@@ -165,43 +169,56 @@ def actors_of(
         following_sources = [source_id for source_id, route in routes.items() if route.following]
         event_ids = unfiltered.filter(source_id__in=following_sources).values("pk")
     actor_rows = active_actor_rows().filter(event_id__in=event_ids)
-    pairs = actor_rows.order_by("event_id", "entity_id").values_list("event_id", "entity_id")
-    actors = {
-        event_id: tuple(actor for _, actor in group) for event_id, group in groupby(pairs, itemgetter(0))
-    }
+    actors: dict[int, tuple[int, ...]] = {}
+    for event_id, actor in actor_rows.values_list("event_id", "entity_id"):
+        actors[event_id] = (*actors.get(event_id, ()), actor)
     return actors, actor_rows
 
 
-def target_ids(
-    event: Event,
+def targets_of(
+    rows: list[Event],
     routes: dict[int, SourceRouting],
     actors: dict[int, tuple[int, ...]],
     followers: DefaultFollowers | CustomFollowers,
-) -> frozenset[int]:
-    """The ids of the entities that receive ``event``: everyone the source delivers to, and those
-    of its followers of the event's actors that only-following subscriptions cover. Results are
-    cached per (source, actors): events with the same ones share one set."""
-    route = routes[event.source_id]
-    event_actors = actors.get(event.pk, ()) if route.following else ()
-    if not event_actors:
-        return route.everyone
-    key = (event.source_id, event_actors)
-    targets = followers.cache.get(key)
-    if targets is None:
-        # Keep the shared set object when following adds nobody new to it.
-        extra = followers.reached(event_actors, route) - route.everyone
-        targets = followers.cache[key] = route.everyone | extra if extra else route.everyone
+) -> list[tuple[int, ...]]:
+    """The ids of the entities that receive each event, sorted: everyone its source delivers to,
+    and those followers of its actors that its only-following subscriptions cover. Computed once
+    per source, and per (source, actors): events with the same ones share one tuple. (Tuples of
+    ids rather than sets, which the garbage collector would track for as long as they live.)"""
+    everyone = {source_id: route.everyone_in_order for source_id, route in routes.items()}
+    cache: dict[tuple[int, tuple[int, ...]], tuple[int, ...]] = {}
+    targets = []
+    for event in rows:
+        route = routes[event.source_id]
+        event_actors = actors.get(event.pk) if route.following else None
+        if not event_actors:
+            targets.append(everyone[event.source_id])
+            continue
+        key = (event.source_id, event_actors)
+        ids = cache.get(key)
+        if ids is None:
+            # The source's shared tuple when following adds nobody new to it.
+            extra = followers.reached(event_actors, route) - route.everyone
+            ids = cache[key] = tuple(sorted(route.everyone | extra)) if extra else everyone[event.source_id]
+        targets.append(ids)
     return targets
 
 
-def with_entities(rows: list[Event], targets: list[frozenset[int]]) -> EventsTargets:
-    """``[(event, [target entities])]`` for the events with targets, ordered by entity id; events
-    with the same targets share one list. One query for every entity."""
-    distinct = {ids for ids in targets if ids}
+def with_entities(rows: list[Event], targets: list[tuple[int, ...]]) -> EventsTargets:
+    """``[(event, [target entities])]`` for the events with targets; events with the same targets
+    share one list. One query for every entity."""
+    # Each distinct tuple object once (hashing a long tuple of ids for every event would cost
+    # more than the rest), then one list per distinct value.
+    distinct = {id(ids): ids for ids in targets if ids}
     # all_objects: an entity deactivated since the routing queries still has its row.
-    entities = Entity.all_objects.in_bulk(set().union(*distinct))
-    lists = {ids: [entities[pk] for pk in sorted(ids)] for ids in distinct}
-    return [(event, lists[ids]) for event, ids in zip(rows, targets, strict=True) if ids]
+    entities = Entity.all_objects.in_bulk(set().union(*distinct.values()))
+    by_value: dict[tuple[int, ...], list[Entity]] = {}
+    lists = {}
+    for key, ids in distinct.items():
+        if ids not in by_value:
+            by_value[ids] = [entities[pk] for pk in ids]
+        lists[key] = by_value[ids]
+    return [(event, lists[id(ids)]) for event, ids in zip(rows, targets, strict=True) if ids]
 
 
 class DefaultFollowers:
@@ -210,7 +227,6 @@ class DefaultFollowers:
     ``EventActor`` rows, as a subquery rather than a list of thousands of ids)."""
 
     def __init__(self, actor_rows: models.QuerySet[Any] | None) -> None:
-        self.cache: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}
         self.subs: dict[int, list[int]] = defaultdict(list)
         if actor_rows is not None:
             for super_id, sub_id in EntityRelationship.objects.filter(
@@ -235,7 +251,6 @@ class CustomFollowers:
 
     def __init__(self, medium: Medium) -> None:
         self.medium = medium
-        self.cache: dict[tuple[int, tuple[int, ...]], frozenset[int]] = {}
         self.followers: dict[tuple[int, ...], set[int]] = {}
         self.subscribed: dict[int, set[int]] = {}
 
