@@ -18,16 +18,15 @@ from urllib.parse import unquote, urlsplit
 BASE_DIR = Path(__file__).resolve().parent
 
 
-def database_from_url(url: str) -> dict[str, object]:
-    """Turn a ``DATABASE_URL`` into a ``DATABASES['default']`` entry."""
+def database_from_url(url: str, sqlite_engine: str = "django.db.backends.sqlite3") -> dict[str, object]:
+    """Turn a ``DATABASE_URL`` into a ``DATABASES['default']`` entry (``sqlite_engine`` is the
+    backend of ``sqlite://`` URLs: the test settings use a subclass of Django's)."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         # sqlite:///name is relative to the project, sqlite:////abs/path absolute.
         path = unquote(parts.path[1:])
         return {
-            # A thin subclass of Django's SQLite backend that batches bulk inserts by the
-            # connection's real parameter limit (see dbbackends/sqlite3/base.py).
-            "ENGINE": "dbbackends.sqlite3",
+            "ENGINE": sqlite_engine,
             "NAME": str(BASE_DIR / path) if path else ":memory:",
         }
     if parts.scheme in ("postgres", "postgresql"):
@@ -57,7 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "entity",
     "entity_event",
-    # The example site (a newsfeed page); not part of the shipped package.
+    # The example site: a newsfeed page, the Entity admin and the demo command; not shipped.
     "example",
 ]
 
@@ -70,12 +69,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
-ROOT_URLCONF = "urls"
+ROOT_URLCONF = "example.urls"
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

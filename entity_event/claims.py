@@ -9,6 +9,7 @@ query, marks exactly the returned events seen on the medium, and returns them; w
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from entity_event.event_filters import EventFilters
 from entity_event.models import Event, EventSeen, Medium
@@ -20,8 +21,15 @@ def mark_seen(events: EventQuerySet, medium: Medium) -> None:
     """``EventQuerySet.mark_seen``: record the events as seen on ``medium``, idempotently (an
     event seen already keeps its first ``time_seen``), in two queries whatever their number."""
     check_saved(medium, Medium, "medium")
-    EventSeen.objects.using(events.db).bulk_create(
-        [EventSeen(event_id=pk, medium=medium) for pk in events.values_list("pk", flat=True)],
+    mark_ids_seen(list(events.values_list("pk", flat=True)), medium, events.db)
+
+
+def mark_ids_seen(event_ids: list[int], medium: Medium, using: str) -> None:
+    """Record the events ``event_ids`` as seen on ``medium`` (one INSERT that skips the events
+    seen already); they share one ``time_seen``."""
+    now = timezone.now()
+    EventSeen.objects.using(using).bulk_create(
+        [EventSeen(event_id=pk, medium_id=medium.pk, time_seen=now) for pk in event_ids],
         ignore_conflicts=True,
     )
 
@@ -34,9 +42,8 @@ def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> Eve
         return events
     with transaction.atomic(using=events.db):
         rows = claim(events, medium) if filters.claims else list(events)
-        result = restrict_to(rows)
-        result.mark_seen(medium)
-    return result
+        mark_ids_seen([event.pk for event in rows], medium, events.db)
+    return restrict_to(rows)
 
 
 def restrict_to(rows: list[Event]) -> EventQuerySet:

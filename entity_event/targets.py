@@ -26,7 +26,7 @@ from typing import Any
 from django.db import models, transaction
 from entity.models import Entity, EntityKind, EntityRelationship
 
-from entity_event.claims import claim, mark_seen
+from entity_event.claims import claim, mark_ids_seen
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
 from entity_event.models import Event, Medium, Subscription, Unsubscription
@@ -74,7 +74,7 @@ def events_targets(
         )
         result = with_entities(rows, targets_of(rows, routes, actors, followers))
         if filters.mark_seen and result:
-            mark_seen(Event.objects.filter(pk__in=[event.pk for event, _ in result]), medium)
+            mark_ids_seen([event.pk for event, _ in result], medium, events.db)
     return result
 
 
@@ -186,7 +186,7 @@ def targets_of(
     per source, and per (source, actors): events with the same ones share one tuple. (Tuples of
     ids rather than sets, which the garbage collector would track for as long as they live.)"""
     everyone = {source_id: route.everyone_in_order for source_id, route in routes.items()}
-    cache: dict[tuple[int, tuple[int, ...]], tuple[int, ...]] = {}
+    cache: dict[int, dict[tuple[int, ...], tuple[int, ...]]] = defaultdict(dict)
     targets = []
     for event in rows:
         route = routes[event.source_id]
@@ -194,12 +194,14 @@ def targets_of(
         if not event_actors:
             targets.append(everyone[event.source_id])
             continue
-        key = (event.source_id, event_actors)
-        ids = cache.get(key)
+        cached = cache[event.source_id]
+        ids = cached.get(event_actors)
         if ids is None:
             # The source's shared tuple when following adds nobody new to it.
             extra = followers.reached(event_actors, route) - route.everyone
-            ids = cache[key] = tuple(sorted(route.everyone | extra)) if extra else everyone[event.source_id]
+            ids = cached[event_actors] = (
+                tuple(sorted(route.everyone | extra)) if extra else everyone[event.source_id]
+            )
         targets.append(ids)
     return targets
 

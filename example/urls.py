@@ -1,13 +1,16 @@
-"""URLs of the example site, included from the project's ``urls.py``."""
+"""URLs of the runnable project: the Django admin and the example site's pages."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.contrib import admin
+from django.urls import include, path
 
 from example import views
 
-app_name = "example"
+#: The example site's pages, under the ``example`` namespace.
+example_patterns = ([path("feed/<int:entity_id>/", views.newsfeed, name="newsfeed")], "example")
 
 urlpatterns = [
-    path("feed/<int:entity_id>/", views.newsfeed, name="newsfeed"),
+    path("admin/", admin.site.urls),
+    path("", include(example_patterns)),
 ]

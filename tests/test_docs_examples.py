@@ -24,7 +24,7 @@ from tests.testapp.models import Account, Photo, Team
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-EMAIL_BATCH_QUERIES = 15
+EMAIL_BATCH_QUERIES = 14
 
 
 def load_example(name: str) -> ModuleType:

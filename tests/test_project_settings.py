@@ -8,8 +8,12 @@ from settings import BASE_DIR, database_from_url
 
 
 def test_sqlite_file_and_memory():
+    # The test settings use a subclass of Django's backend (tests/dbbackends/sqlite3).
+    assert database_from_url("sqlite://", sqlite_engine="tests.dbbackends.sqlite3")["ENGINE"] == (
+        "tests.dbbackends.sqlite3"
+    )
     assert database_from_url("sqlite:///db.sqlite3") == {
-        "ENGINE": "dbbackends.sqlite3",
+        "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(BASE_DIR / "db.sqlite3"),
     }
     assert database_from_url("sqlite://")["NAME"] == ":memory:"
