@@ -14,7 +14,9 @@ import os
 from settings import BASE_DIR, database_from_url
 
 DATABASES = {
-    "default": database_from_url(os.environ.get("DATABASE_URL", "sqlite://"), sqlite_engine="tests.dbbackends.sqlite3")
+    "default": database_from_url(
+        os.environ.get("DATABASE_URL", "sqlite://"), sqlite_engine="tests.dbbackends.sqlite3"
+    )
 }
 
 SECRET_KEY = "insecure-key-for-the-test-suite-only"

@@ -1,4 +1,5 @@
-"""The ``entity_event_demo`` management command, run through ``call_command``."""
+"""The example project's ``entity_event_demo`` command, run through ``call_command``: it builds the
+quickstart's world with the quickstart's own code and shows it work."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import json
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from entity.models import Entity
 
-from entity_event.management.commands.entity_event_demo import build_world, run_scenario
-from entity_event.models import Event, EventSeen, Medium, Source
+from entity_event.models import Event, EventSeen, Medium, Source, SourceGroup
+from example import quickstart
+from example.management.commands.entity_event_demo import build_world, run_scenario
 
 pytestmark = pytest.mark.django_db
 
 # Measured; what matters is that it does not grow with the number of events.
-QUERIES_OF_THE_SCENARIO = 25
+QUERIES_OF_THE_SCENARIO = 24
 
 
 def run_demo(*args: str) -> str:
@@ -23,43 +27,52 @@ def run_demo(*args: str) -> str:
     return out.getvalue()
 
 
-def test_prints_the_newsfeed_and_the_email_batch_once():
+def test_prints_the_world_the_newsfeed_and_the_emails_once():
     output = run_demo()
     assert "subscription: every User under All users: New Product on NewsFeed\n" in output
     assert "subscription: every User under All users: Photo Tag on Email (only following)" in output
     assert "unsubscription: Dave unsubscribed from New Product on NewsFeed" in output
-    assert "Newsfeed of Alice (newest first):" in output
-    feed = output.split("Email batch")[0]
-    # Alice's newsfeed: both products (all users, not only following) and the photo she is tagged
-    # in (only following: she follows herself), newest first; not the photos of other people.
+    # Alice's newsfeed: the new products, newest first (the quickstart's newsfeed has no photos).
     assert (
-        feed.index("Hiking boots")
-        < feed.index("Bob tagged Alice, Carol in a photo at Lyon")
-        < feed.index("Espresso machine")
-    )
-    assert "the beach" not in feed and "office party" not in feed
-    assert "email(s)" in output
+        "Newsfeed of Alice (newest first):\n"
+        "  - New on Yoursite: Hiking boots ($89).\n"
+        "  - New on Yoursite: Espresso machine ($129).\n"
+    ) in output
+    assert "-> 2 email(s)" in output
     assert "To: alice@example.com, carol@example.com" in output
+    assert "bob tagged alice, carol in a photo at Lyon." in output
     assert "To: dave@example.com" in output
-    assert "To: bob@example.com" in output
-    assert "Same call again -> 0 email(s)" in output
+    assert "Same worker again -> 0 email(s)" in output
 
 
 def test_json_output():
     report = json.loads(run_demo("--json"))
-    assert [item["source"] for item in report["newsfeed"]["events"]] == [
-        "new-product",
-        "photo-tag",
-        "new-product",
+    assert report["newsfeed"]["texts"] == [
+        "New on Yoursite: Hiking boots ($89).",
+        "New on Yoursite: Espresso machine ($129).",
     ]
-    recipients = sorted(tuple(message["to"]) for message in report["emails"])
-    assert recipients == [
+    assert sorted(tuple(message["to"]) for message in report["emails"]) == [
         ("alice@example.com", "carol@example.com"),
-        ("bob@example.com",),
         ("dave@example.com",),
     ]
-    assert report["emails"][0]["subject"] == "[Yoursite] Photo Tag"
+    assert {message["subject"] for message in report["emails"]} == {"[Yoursite] Photo Tag"}
     assert report["emails_second_run"] == []
+
+
+def test_the_world_is_the_quickstart_s(monkeypatch):
+    # Every step of the quickstart page builds the demo (the same functions, not a copy).
+    called = []
+    for step in ["create_sources", "create_mediums", "create_entities", "subscribe", "unsubscribe",
+                 "set_up_rendering", "announce_product", "tag_photo"]:  # fmt: skip
+        real = getattr(quickstart, step)
+        monkeypatch.setattr(
+            quickstart, step, lambda *args, _real=real, _step=step: called.append(_step) or _real(*args)
+        )
+    run_demo()
+    assert set(called) == {
+        "create_sources", "create_mediums", "create_entities", "subscribe", "unsubscribe",
+        "set_up_rendering", "announce_product", "tag_photo",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("extra", [3, 30])
@@ -67,62 +80,49 @@ def test_the_scenario_costs_the_same_queries_for_3_and_30_more_events(
     extra, django_assert_num_queries, read_only_statements
 ):
     """The newsfeed page and the email batches read the events' sources for every event: they
-    are loaded with the events (feed) or in one query per batch (emails), not one per event."""
+    are loaded in one query per batch, not one per event."""
     world = build_world()
-    entities = world["entities"]
+    users = world["users"]
     photo_tag, new_product = Source.objects.get(name="photo-tag"), Source.objects.get(name="new-product")
-    Event.objects.create_events(
-        [
-            {
-                "source": new_product,
-                "context": {"product": f"p{i}", "price": "$1"},
-                "uuid": f"demo-{world['run']}-x{i}",
-            }
-            for i in range(extra)
-        ]
-        + [
-            {"source": photo_tag, "actors": [entities["bob"]], "context": {"tagged": [], "location": f"l{i}"}}
-            for i in range(extra)
-        ]
-    )
+    for number in range(extra):
+        quickstart.announce_product(new_product, f"p{number}", "$1")
+        quickstart.tag_photo(photo_tag, 100 + number, users["bob"], [users["alice"]], f"l{number}")
     # The scenario renders a newsfeed page and a batch of emails, each in a read-only scope (the
     # second email run finds nothing to render).
     with django_assert_num_queries(QUERIES_OF_THE_SCENARIO + 2 * read_only_statements):
         report = run_scenario(world)
-    assert len(report["newsfeed"]["events"]) == 3 + extra
-    assert len(report["emails"]) == 3 + extra
+    assert len(report["newsfeed"]["texts"]) == min(2 + extra, 20)
+    assert len(report["emails"]) == 2 + extra
     assert {message["subject"] for message in report["emails"]} == {"[Yoursite] Photo Tag"}
 
 
-def test_refuses_a_database_with_data_unless_forced():
+def test_refuses_a_database_with_data_and_says_how_to_start_over():
     run_demo()
     counts = (Source.objects.count(), Medium.objects.count(), Event.objects.count())
-    with pytest.raises(CommandError, match="already holds entity_event data.*--force"):
+    with pytest.raises(
+        CommandError, match=r"already holds entity_event data\. Run `manage.py entity_event_demo --reset`"
+    ):
         run_demo()
     assert (Source.objects.count(), Medium.objects.count(), Event.objects.count()) == counts
 
 
-def test_force_uses_its_own_objects_and_touches_nothing_else():
+def test_reset_deletes_the_previous_demo_and_builds_it_again():
     run_demo()
-    email = Medium.objects.get(name="email")
-    seen_before = set(EventSeen.objects.values_list("pk", flat=True))
-    new_event = Event.objects.create_event(source=Source.objects.get(name="photo-tag"))
-    report = json.loads(run_demo("--force", "--json"))
-    assert Medium.objects.filter(name__startswith="demo-").count() == 2
-    assert len(report["emails"]) == 3 and report["emails_second_run"] == []
-    # The first run's objects and seen records are untouched; the new event is not claimed.
-    assert seen_before <= set(EventSeen.objects.values_list("pk", flat=True))
-    assert not EventSeen.objects.filter(event=new_event, medium=email).exists()
+    first_events = set(Event.objects.values_list("pk", flat=True))
+    output = run_demo("--reset")
+    assert "Same worker again -> 0 email(s)" in output
+    assert not first_events & set(Event.objects.values_list("pk", flat=True))
+    assert SourceGroup.objects.count() == 1 and Medium.objects.count() == 2
+    assert User.objects.filter(username__in=["alice", "bob", "carol", "dave"]).count() == 4
+    assert Entity.all_objects.count() == 5  # the four users and the all-users group
+    assert EventSeen.objects.count() == 2
 
 
-def test_needs_django_contrib_auth():
-    from unittest import mock
-
-    with (
-        mock.patch(
-            "entity_event.management.commands.entity_event_demo.apps.is_installed", return_value=False
-        ),
-        pytest.raises(CommandError, match="needs django.contrib.auth"),
-    ):
-        run_demo()
-    assert not Source.objects.exists()
+def test_reset_leaves_other_data_alone_and_still_refuses_it(photo_source):
+    # photo_source belongs to another source group ("yoursite" of the fixtures is the demo's name,
+    # so use a group of another name).
+    other = SourceGroup.objects.create(name="shop", display_name="Shop")
+    Source.objects.filter(pk=photo_source.pk).update(group=other, name="elsewhere")
+    with pytest.raises(CommandError, match="already holds entity_event data"):
+        run_demo("--reset")
+    assert Source.objects.filter(name="elsewhere").exists()

@@ -18,6 +18,7 @@ from types import ModuleType
 import pytest
 from django.core import mail
 
+from example import quickstart
 from entity_event.models import ContextRenderer, Event, EventSeen, RenderingStyle, Source, Subscription
 from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
@@ -36,7 +37,7 @@ def load_example(name: str) -> ModuleType:
 
 @pytest.mark.django_db
 def test_quickstart_example():
-    result = load_example("quickstart_example").run_quickstart()
+    result = quickstart.run_quickstart()
 
     # The newsfeed carries new products to every user but Dave, who unsubscribed; newest first.
     assert result["alice_feed"] == [
@@ -62,7 +63,7 @@ def test_quickstart_example():
 
 @pytest.mark.django_db
 def test_quickstart_newsfeed_page_query_count(django_assert_num_queries, read_only_statements):
-    example = load_example("quickstart_example")
+    example = quickstart
     result = example.run_quickstart()
     # One query for the page of events, one for their context renderers (no hinted model), and
     # the statements of the read-only scope the page is rendered in.
@@ -81,7 +82,7 @@ def tag_more_photos(example, result, count: int, location: str = "Paris") -> Non
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [3, 30])
 def test_quickstart_email_batch_query_count(count, django_assert_num_queries, read_only_statements):
-    example = load_example("quickstart_example")
+    example = quickstart
     result = example.run_quickstart()
     tag_more_photos(example, result, count)
     mail.outbox.clear()
@@ -95,7 +96,7 @@ def test_quickstart_email_batch_query_count(count, django_assert_num_queries, re
 
 @pytest.mark.django_db
 def test_quickstart_email_batch_skips_events_that_did_not_render():
-    example = load_example("quickstart_example")
+    example = quickstart
     result = example.run_quickstart()
     tag_more_photos(example, result, 2)
     boom = example.tag_photo(
@@ -223,6 +224,7 @@ INLINE_PYTHON_ALLOWED = {
 #: Python files outside docs/examples/ that pages may include, with the test that runs them.
 INCLUDES_ALLOWED = {
     "../tests/testapp/models.py": "tests/test_routing_semantics.py::TestFollowSubEntitiesMedium",
+    "../example/quickstart.py": "tests/test_docs_examples.py::test_quickstart_example",
 }
 
 _DIRECTIVE = re.compile(r"^(\s*)\.\. (code-block|code|sourcecode|literalinclude)::\s*(\S*)\s*$")

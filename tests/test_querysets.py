@@ -88,3 +88,19 @@ class TestCacheRelated:
             described = [str(subscription) for subscription in Subscription.objects.cache_related()]
         assert "every User under Group: Photo Tag on Email (only following)" in described
         assert len(described) == 6
+
+
+def test_mark_seen_builds_each_seen_record_from_the_right_fields(photo_source, email):
+    # mark_ids_seen builds EventSeen rows positionally: the order of the model's fields matters.
+    from entity_event.models import EventSeen
+
+    assert [field.attname for field in EventSeen._meta.concrete_fields] == [
+        "id",
+        "event_id",
+        "medium_id",
+        "time_seen",
+    ]
+    event = Event.objects.create_event(source=photo_source)
+    Event.objects.filter(pk=event.pk).mark_seen(email)
+    seen = EventSeen.objects.get()
+    assert (seen.event_id, seen.medium_id) == (event.pk, email.pk) and seen.time_seen is not None

@@ -1,8 +1,8 @@
-"""The quickstart of the documentation (docs/quickstart.rst), run by tests/test_docs_examples.py.
+"""The quickstart of the documentation (docs/quickstart.rst), one function per step.
 
-Each function is one step of the quickstart and is shown in the page with ``literalinclude``.
-The world is the one ``manage.py entity_event_demo`` builds: a source group with ``photo-tag``
-and ``new-product`` sources, ``email`` and ``newsfeed`` mediums, users and an all-users group as
+The page shows these functions with ``literalinclude``, the tests run them, and
+``manage.py entity_event_demo`` builds its world with them: a source group with ``photo-tag`` and
+``new-product`` sources, ``email`` and ``newsfeed`` mediums, users and an all-users group as
 django-entity entities, subscriptions, one unsubscription, events and their rendering.
 """
 
