@@ -18,8 +18,8 @@ from types import ModuleType
 import pytest
 from django.core import mail
 
-from example import quickstart
 from entity_event.models import ContextRenderer, Event, EventSeen, RenderingStyle, Source, Subscription
+from example import quickstart
 from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
 
