@@ -11,7 +11,7 @@ primary key or a list of them, of whatever type the model's primary key has (int
 model with ONE query (plus the queries of its ``prefetch_related``), the ``select_related`` and
 ``prefetch_related`` of every hint of the same model unioned, and finally builds each event's
 loaded context: a copy of its context where the primary keys are replaced by the rows (``None``
-for a row that does not exist). The stored ``Event.context`` is never modified (DESIGN.md point 7).
+for a row that does not exist). The stored ``Event.context`` is never modified.
 """
 
 from __future__ import annotations

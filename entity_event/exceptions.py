@@ -9,7 +9,8 @@ class ContextNotLoadedError(RuntimeError):
     Load contexts and renderers for the medium with ``Medium.render(events)`` or
     ``Event.objects.filter(...).load_contexts_and_renderers(medium)`` before calling
     ``Event.render(medium)`` or ``Event.get_serialized_context(medium)``. It subclasses
-    ``RuntimeError``, what 0.7 raised, so code that catches that keeps working (DESIGN.md point 7).
+    ``RuntimeError``, what 0.7 raised, so code that catches that keeps working (see
+    docs/differences.rst).
     """
 
 

@@ -1,6 +1,6 @@
 """Time helpers shared by the models: the "never expires" instant.
 
-DESIGN.md point 1: the 0.7 release used ``datetime.max`` for events that never expire, which
+The 0.7 release used ``datetime.max`` for events that never expire, which
 overflows as soon as Django converts it between time zones (``USE_TZ = True``). We use the first
 instant of the year 9000 instead: far beyond any real expiry, and far enough from the end of the
 calendar that converting it to any time zone cannot overflow, on every database.

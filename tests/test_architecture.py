@@ -153,3 +153,16 @@ def test_the_reading_of_imports_sees_an_upward_import(tmp_path):
         "def f():\n    from entity_event.targets import y\n"
     )
     assert imported_modules(module) == {"entity_event.routing", "entity_event.models"}
+
+
+def test_shipped_text_points_only_to_what_readers_have():
+    """Docstrings and docs cite the decisions themselves or the docs, never the project's
+    private design notes, which neither the package nor the repository contains."""
+    root = PACKAGE.parent
+    files = [*PACKAGE.rglob("*.py"), *(root / "docs").rglob("*.rst"), root / "README.rst"]
+    citing = [
+        str(path.relative_to(root))
+        for path in files
+        if "DESIGN.md" in path.read_text() or "../shared" in path.read_text()
+    ]
+    assert citing == []

@@ -1,6 +1,6 @@
 """Delivery under concurrency and database failure (PostgreSQL, real connections).
 
-``Medium.events_targets(seen=False, mark_seen=True)`` is a claim (DESIGN.md point 6): each event
+``Medium.events_targets(seen=False, mark_seen=True)`` is a claim (docs/guarantees.rst): each event
 it returns is marked seen on the medium in the same transaction, under row locks that other
 claimers skip. These tests check the two promises that follow from it:
 

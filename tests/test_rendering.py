@@ -1,5 +1,5 @@
 """Medium.render, Event.render and load_contexts_and_renderers: renderer lookup, templates,
-escaping, additional context, errors and query counts (DESIGN.md point 7)."""
+escaping, additional context, errors and query counts (docs/advanced_features.rst)."""
 
 from __future__ import annotations
 
@@ -385,7 +385,7 @@ class TestLoadContextsAndRenderers:
 
 
 class TestQueryCounts:
-    """The number of queries does not depend on the batch size (DESIGN.md performance)."""
+    """The number of queries does not depend on the batch size (docs/performance.rst)."""
 
     @pytest.fixture
     def setup(self, short, long, feed, photo_source, source_group):

@@ -1,4 +1,4 @@
-"""Time fields with ``USE_TZ = True`` (Django's default) and ``USE_TZ = False`` (DESIGN.md point 1)."""
+"""Time fields with ``USE_TZ = True`` (Django's default) and ``USE_TZ = False`` (docs/differences.rst)."""
 
 from __future__ import annotations
 
