@@ -15,6 +15,7 @@ _MODEL_NAMES = frozenset(
     {
         "AdminEvent",
         "ContextRenderer",
+        "Delivery",
         "Event",
         "EventActor",
         "EventSeen",

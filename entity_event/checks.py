@@ -13,19 +13,24 @@ from entity_event.conf import (
     DEFAULT_RENDERING_STYLE_SETTING,
     context_hint_models,
     default_rendering_style_name,
+    email_address_key,
     max_rendered_length,
+    message_id_domain,
 )
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The settings' types: ``entity_event.E002`` for ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``,
     ``E003`` for ``ENTITY_EVENT_CONTEXT_HINT_MODELS``, ``E004`` for
-    ``ENTITY_EVENT_MAX_RENDERED_LENGTH``."""
+    ``ENTITY_EVENT_MAX_RENDERED_LENGTH``, ``E005`` for the email settings of the delivery command
+    (``ENTITY_EVENT_EMAIL_ADDRESS_KEY``, ``ENTITY_EVENT_MESSAGE_ID_DOMAIN``)."""
     errors: list[CheckMessage] = []
     for read, check_id in (
         (default_rendering_style_name, "entity_event.E002"),
         (context_hint_models, "entity_event.E003"),
         (max_rendered_length, "entity_event.E004"),
+        (email_address_key, "entity_event.E005"),
+        (message_id_domain, "entity_event.E005"),
     ):
         try:
             read()

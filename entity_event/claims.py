@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from entity_event.chunks import in_chunks
 from entity_event.event_filters import EventFilters
 from entity_event.models import Event, EventSeen, Medium
 from entity_event.querysets import EventQuerySet
@@ -36,15 +37,20 @@ def mark_ids_seen(event_ids: list[int], medium: Medium, using: str) -> None:
 
 
 def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> EventQuerySet:
-    """Return ``events`` as the filters ask: lazy without ``mark_seen``; otherwise evaluated,
-    marked seen, and restricted to exactly the returned events (claimed under row locks when
-    ``seen=False``)."""
+    """Return ``events`` as the filters ask: lazy without ``mark_seen`` (the newest ``limit``, when
+    given); otherwise evaluated, marked seen, and restricted to exactly the returned events
+    (claimed under row locks when ``seen=False``: the oldest ``limit``, oldest first)."""
     if not filters.mark_seen:
-        return events
+        return events if filters.limit is None else events[: filters.limit]
     with transaction.atomic(using=events.db):
-        rows = claim(events, medium) if filters.claims else list(events)
+        rows = claim(events, medium, filters.limit) if filters.claims else fetch(events, filters.limit)
         mark_ids_seen([event.pk for event in rows], medium, events.db)
     return restrict_to(rows)
+
+
+def fetch(events: EventQuerySet, limit: int | None) -> list[Event]:
+    """The events, newest first: all of them, or the newest ``limit``."""
+    return list(events if limit is None else events[:limit])
 
 
 def restrict_to(rows: list[Event]) -> EventQuerySet:
@@ -55,10 +61,12 @@ def restrict_to(rows: list[Event]) -> EventQuerySet:
     return result
 
 
-def claim(events: EventQuerySet, medium: Medium) -> list[Event]:
+def claim(events: EventQuerySet, medium: Medium, limit: int | None = None) -> list[Event]:
     """Lock the unseen events (skipping rows another transaction holds) and drop the ones another
-    worker marked seen meanwhile. Must run inside a transaction, which must also insert the
-    ``EventSeen`` rows so that the claim is released only once they are committed.
+    worker marked seen meanwhile: all of them, newest first, or the oldest ``limit``, oldest first.
+    Must run inside a transaction, which must also insert the ``EventSeen`` rows so that the
+    claim is released only once they are committed (by the caller's transaction, when it has
+    one: an exception there rolls the claim back, and a later claim hands the events out again).
 
     On PostgreSQL, a row locked and then committed by another worker after our statement started
     is locked by us but its ``EventSeen`` row was invisible to our statement's snapshot: the second
@@ -66,10 +74,10 @@ def claim(events: EventQuerySet, medium: Medium) -> list[Event]:
     the claims (a second claimer waits, or gets "database is locked" after the timeout), so an
     event is never handed out twice there either.
     """
-    rows = list(events.select_for_update(skip_locked=True, of=("self",)))
-    seen = set(
-        EventSeen.objects.filter(medium_id=medium.pk, event_id__in=[event.pk for event in rows]).values_list(
-            "event_id", flat=True
-        )
-    )
+    locked = events.select_for_update(skip_locked=True, of=("self",))
+    rows = list(locked if limit is None else locked.order_by("time", "id")[:limit])
+    seen_since = EventSeen.objects.using(events.db).filter(medium_id=medium.pk)
+    seen: set[int] = set()
+    for ids in in_chunks([event.pk for event in rows], events.db):
+        seen.update(seen_since.filter(event_id__in=ids).values_list("event_id", flat=True))
     return [event for event in rows if event.pk not in seen]

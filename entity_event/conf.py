@@ -72,3 +72,32 @@ def max_rendered_length() -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ImproperlyConfigured(f"{MAX_RENDERED_LENGTH_SETTING} must be a positive integer, got {value!r}")
     return value
+
+
+#: Name of the setting that names the key of ``Entity.entity_meta`` holding a target's email
+#: address, for the email handler of the delivery command (default ``"email"``).
+EMAIL_ADDRESS_KEY_SETTING = "ENTITY_EVENT_EMAIL_ADDRESS_KEY"
+
+#: Name of the setting that names the domain of the ``Message-ID`` of delivered emails.
+MESSAGE_ID_DOMAIN_SETTING = "ENTITY_EVENT_MESSAGE_ID_DOMAIN"
+
+
+def email_address_key() -> str:
+    """The ``entity_meta`` key that holds a target's email address (``"email"`` by default);
+    ``ImproperlyConfigured`` for anything but a non-empty string (system check E005)."""
+    value = getattr(settings, EMAIL_ADDRESS_KEY_SETTING, "email")
+    if not isinstance(value, str) or not value:
+        raise ImproperlyConfigured(f"{EMAIL_ADDRESS_KEY_SETTING} must be a non-empty string, got {value!r}")
+    return value
+
+
+def message_id_domain() -> str:
+    """The domain of the ``Message-ID`` headers of delivered emails: the setting, else the domain of
+    ``DEFAULT_FROM_EMAIL``. It must be the same for every worker, so that the header, built from
+    the event and the target, identifies a message whichever worker sent it (system check E005)."""
+    value = getattr(settings, MESSAGE_ID_DOMAIN_SETTING, None)
+    if value is None:
+        value = str(settings.DEFAULT_FROM_EMAIL).rpartition("@")[2].rstrip(">") or "localhost"
+    if not isinstance(value, str) or not value or any(character in value for character in "<>@ \t\r\n"):
+        raise ImproperlyConfigured(f"{MESSAGE_ID_DOMAIN_SETTING} must be a domain name, got {value!r}")
+    return value

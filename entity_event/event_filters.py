@@ -12,7 +12,7 @@ from datetime import datetime
 
 from entity.models import Entity
 
-from entity_event.validation import check_flag, check_time, model_pk
+from entity_event.validation import check_flag, check_limit, check_time, model_pk
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class EventFilters:
     include_expired: bool = False
     actor_id: int | None = None
     mark_seen: bool = False
+    limit: int | None = None
 
     @property
     def claims(self) -> bool:
@@ -43,6 +44,7 @@ class EventFilters:
         include_expired: bool,
         actor: Entity | int | None,
         mark_seen: bool,
+        limit: int | None = None,
     ) -> EventFilters:
         """The filters of a ``method`` call; a bad one raises ``TypeError`` or ``ValueError``
         naming the method and the argument (``events(): seen must be True, False or None``)."""
@@ -53,4 +55,6 @@ class EventFilters:
         check_flag(include_expired, f"{method}(): include_expired")
         check_flag(mark_seen, f"{method}(): mark_seen")
         actor_id = None if actor is None else model_pk(actor, Entity, f"{method}(): actor")
-        return cls(start_time, end_time, seen, include_expired, actor_id, mark_seen)
+        if limit is not None:
+            check_limit(limit, f"{method}(): limit")
+        return cls(start_time, end_time, seen, include_expired, actor_id, mark_seen, limit)

@@ -26,7 +26,8 @@ from typing import Any
 from django.db import models, transaction
 from entity.models import Entity, EntityKind, EntityRelationship
 
-from entity_event.claims import claim, mark_ids_seen
+from entity_event.chunks import in_chunks
+from entity_event.claims import claim, fetch, mark_ids_seen
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
 from entity_event.models import Event, Medium, Subscription, Unsubscription
@@ -67,11 +68,10 @@ def events_targets(
     # Only a call that marks events writes; it needs a transaction (and, to claim, row locks).
     marking = transaction.atomic(using=events.db) if filters.mark_seen else contextlib.nullcontext()
     with marking:
-        rows = claim(events, medium) if filters.claims else list(events)
-        actors, actor_rows = actors_of(rows, routes, medium, filters)
-        followers = (
-            DefaultFollowers(actor_rows) if uses_default_following(medium) else CustomFollowers(medium)
-        )
+        rows = claim(events, medium, filters.limit) if filters.claims else fetch(events, filters.limit)
+        actors, actor_ids = actors_of(rows, routes, medium, filters, events.db)
+        default_rule = uses_default_following(medium)
+        followers = DefaultFollowers(actor_ids, events.db) if default_rule else CustomFollowers(medium)
         result = with_entities(rows, targets_of(rows, routes, actors, followers))
         if filters.mark_seen and result:
             mark_ids_seen([event.pk for event, _ in result], medium, events.db)
@@ -149,30 +149,39 @@ def subscribed_ids(
 
 
 def actors_of(
-    rows: list[Event], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters
-) -> tuple[dict[int, tuple[int, ...]], models.QuerySet[Any] | None]:
+    rows: list[Event], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters, using: str
+) -> tuple[dict[int, tuple[int, ...]], models.QuerySet[Any] | list[int]]:
     """The active actors of the events that only-following subscriptions may deliver, as
-    ``{event id: actor ids}`` (one query), and their ``EventActor`` rows as a subquery;
-    ``({}, None)`` when no event needs them. Tuples rather than lists or sets: once the garbage
-    collector has seen them, tuples of ints are no longer tracked, so a large batch costs it
-    less."""
+    ``{event id: actor ids}``, and the actor ids as a subquery or a list (for their followers).
+    Tuples rather than lists or sets: once the garbage collector has seen them, tuples of ints
+    are no longer tracked, so a large batch costs it less.
+
+    One query, from a subquery of the events when the events were not claimed or limited; from
+    the listed ids otherwise (the claim skipped rows locked elsewhere, which re-running its query
+    would not), in as many queries as the database's parameter limit asks (``in_chunks``).
+    """
     needing = [event.pk for event in rows if routes[event.source_id].following]
     if not needing:
-        return {}, None
-    if filters.claims:
-        # The claim skipped rows locked elsewhere, which re-running its query would not.
-        event_ids: Iterable[int] | models.QuerySet[Any] = needing
+        return {}, []
+    pairs: list[tuple[int, int]] = []
+    if filters.claims or filters.limit is not None:
+        for ids in in_chunks(needing, using):
+            pairs += active_actor_rows().filter(event_id__in=ids).values_list("event_id", "entity_id")
+        actor_ids: models.QuerySet[Any] | list[int] = list({actor for _, actor in pairs})
     else:
         # Without the seen filter: an event another process marks seen between the two
         # statements keeps its actors (the actors of extra events are simply unused).
         unfiltered = filtered_events(medium, dataclasses.replace(filters, seen=None))
         following_sources = [source_id for source_id, route in routes.items() if route.following]
-        event_ids = unfiltered.filter(source_id__in=following_sources).values("pk")
-    actor_rows = active_actor_rows().filter(event_id__in=event_ids)
+        actor_rows = active_actor_rows().filter(
+            event_id__in=unfiltered.filter(source_id__in=following_sources).values("pk")
+        )
+        pairs = actor_rows.values_list("event_id", "entity_id")
+        actor_ids = actor_rows.values("entity_id")
     actors: dict[int, tuple[int, ...]] = {}
-    for event_id, actor in actor_rows.values_list("event_id", "entity_id"):
+    for event_id, actor in pairs:
         actors[event_id] = (*actors.get(event_id, ()), actor)
-    return actors, actor_rows
+    return actors, actor_ids
 
 
 def targets_of(
@@ -225,15 +234,22 @@ def with_entities(rows: list[Event], targets: list[tuple[int, ...]]) -> EventsTa
 
 class DefaultFollowers:
     """Followers of actors under the default rule: the actors and their sub-entities, from one
-    query over the relationships of every actor of the batch (``actor_rows``, the batch's
-    ``EventActor`` rows, as a subquery rather than a list of thousands of ids)."""
+    query over the relationships of every actor of the batch (``actor_ids``: a subquery, or a
+    list queried in chunks the database accepts)."""
 
-    def __init__(self, actor_rows: models.QuerySet[Any] | None) -> None:
+    def __init__(self, actor_ids: models.QuerySet[Any] | list[int], using: str) -> None:
         self.subs: dict[int, list[int]] = defaultdict(list)
-        if actor_rows is not None:
-            for super_id, sub_id in EntityRelationship.objects.filter(
-                super_entity_id__in=actor_rows.values("entity_id")
-            ).values_list("super_entity_id", "sub_entity_id"):
+        relationships = EntityRelationship.objects.using(using).values_list(
+            "super_entity_id", "sub_entity_id"
+        )
+        if isinstance(actor_ids, models.QuerySet):
+            pieces: Iterable[Any] = [relationships.filter(super_entity_id__in=actor_ids)]
+        else:
+            pieces = (
+                relationships.filter(super_entity_id__in=ids) for ids in in_chunks(actor_ids, "default")
+            )
+        for piece in pieces:
+            for super_id, sub_id in piece:
                 self.subs[super_id].append(sub_id)
 
     def reached(self, actors: tuple[int, ...], route: SourceRouting) -> frozenset[int]:

@@ -78,6 +78,15 @@ def check_saved(value: Any, model: type[ModelT], argument: str) -> ModelT:
     return value
 
 
+def check_limit(value: Any, argument: str) -> int:
+    """A positive count that fits a 64-bit integer (a ``LIMIT``, a batch size)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{argument} must be a positive integer or None, got {value!r}")
+    if not 1 <= value <= MAX_ID:
+        raise ValueError(f"{argument} must be between 1 and {MAX_ID}, got {value}")
+    return value
+
+
 def check_flag(value: Any, argument: str) -> bool:
     """``True`` or ``False``, nothing that merely looks like one (``1``, ``"no"``, ``None``)."""
     if not isinstance(value, bool):

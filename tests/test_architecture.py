@@ -20,7 +20,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "entity_event"
 
 BOTTOM, MODELS, SERVICES, TOP = range(4)
 LAYERS = {
-    BOTTOM: {"conf", "exceptions", "validation", "event_filters", "context_hints", "read_only", "timestamps"},
+    BOTTOM: {
+        "conf", "exceptions", "validation", "event_filters", "context_hints", "read_only", "timestamps",
+        "chunks",
+    },  # fmt: skip
     MODELS: {"models", "querysets"},
     SERVICES: {
         "creation",
@@ -30,6 +33,7 @@ LAYERS = {
         "targets",
         "rendering",
         "preview",
+        "delivery",
         "context_loader",
         "context_serializer",
     },  # fmt: skip

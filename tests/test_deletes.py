@@ -36,8 +36,9 @@ pytestmark = pytest.mark.django_db
 
 #: Queries of the delete confirmation of a medium, whatever its number of seen records: the
 #: session, the user, the medium, then one COUNT per kind of row: the mediums themselves,
-#: subscriptions, unsubscriptions, seen records, and the rows of the test app's Medium subclass.
-MEDIUM_PAGE_QUERIES = 8
+#: deliveries, subscriptions, unsubscriptions, seen records, and the rows of the test app's
+#: Medium subclass.
+MEDIUM_PAGE_QUERIES = 9
 #: The list items of that page: the medium and its seen records, then the same two in the summary.
 MEDIUM_PAGE_LIST_ITEMS = 4
 #: Queries of the delete confirmation of a source with events (refused): the session, the user,

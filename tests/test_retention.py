@@ -17,6 +17,7 @@ from django.utils import timezone
 from entity.models import Entity, EntityKind, EntityRelationship
 
 from entity_event.models import (
+    Delivery,
     Event,
     EventActor,
     EventSeen,
@@ -83,7 +84,7 @@ class TestWhatIsDeleted:
     def test_expired_more_than_n_days_ago(self, timeline):
         output = prune("--expired-days", "30")
         assert uuid_prefixes() == {"expiredrecently", "old", "recent"}
-        assert "Deleted 2 events (4 actors, 4 seen records) in 1 batches." in output
+        assert "Deleted 2 events (4 actors, 4 seen records, 0 deliveries) in 1 batches." in output
         # The survivors keep their actors and seen records.
         assert EventActor.objects.count() == 2 + 2 + 2
         assert EventSeen.objects.count() == 2 + 2 + 2
@@ -101,7 +102,7 @@ class TestWhatIsDeleted:
         output = prune("--expired-days", "30", "--older-than-days", "365")
         assert uuid_prefixes() == {"expiredrecently", "recent"}
         assert "expired before" in output and "or that happened before" in output
-        assert "Deleted 4 events (6 actors, 6 seen records)" in output
+        assert "Deleted 4 events (6 actors, 6 seen records, 0 deliveries)" in output
 
     def test_events_that_never_expire_are_kept_by_expired_days(self, timeline):
         prune("--expired-days", "0")
@@ -139,11 +140,11 @@ class TestWhatIsDeleted:
         pointing_at_event = {
             relation.related_model for relation in Event._meta.related_objects if not relation.many_to_many
         }
-        assert pointing_at_event == {EventActor, EventSeen}
+        assert pointing_at_event == {EventActor, EventSeen, Delivery}
 
     def test_nothing_to_delete(self, timeline):
         output = prune("--expired-days", "365")
-        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records) in 0 batches."
+        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
         assert "batch 1" not in output
         assert Event.objects.count() == 8
 
@@ -156,10 +157,10 @@ class TestBatches:
         lines = output.splitlines()
         assert lines[0].startswith("Events to delete: those that expired before ")
         assert lines[1:] == [
-            "batch 1: deleted 10 events (20 actors, 10 seen records), 10 so far",
-            "batch 2: deleted 10 events (20 actors, 10 seen records), 20 so far",
-            "batch 3: deleted 5 events (10 actors, 5 seen records), 25 so far",
-            "Deleted 25 events (50 actors, 25 seen records) in 3 batches.",
+            "batch 1: deleted 10 events (20 actors, 10 seen records, 0 deliveries), 10 so far",
+            "batch 2: deleted 10 events (20 actors, 10 seen records, 0 deliveries), 20 so far",
+            "batch 3: deleted 5 events (10 actors, 5 seen records, 0 deliveries), 25 so far",
+            "Deleted 25 events (50 actors, 25 seen records, 0 deliveries) in 3 batches.",
         ]
         assert uuid_prefixes() == {"kept"}
         assert EventActor.objects.count() == EventSeen.objects.count() == 3
@@ -167,8 +168,8 @@ class TestBatches:
     def test_large_numbers_have_thousands_separators(self, photo_source, alice):
         make_events(photo_source, [alice], [], 1200, prefix="gone", expired_days_ago=10)
         output = prune("--expired-days", "7", "--batch-size", "1100")
-        assert "batch 2: deleted 100 events (100 actors, 0 seen records), 1,200 so far" in output
-        assert "Deleted 1,200 events (1,200 actors, 0 seen records) in 2 batches." in output
+        assert "batch 2: deleted 100 events (100 actors, 0 seen records, 0 deliveries), 1,200 so far" in output
+        assert "Deleted 1,200 events (1,200 actors, 0 seen records, 0 deliveries) in 2 batches." in output
 
     def test_default_batch_size_is_1000(self, photo_source):
         make_events(photo_source, [], [], 1001, prefix="gone", days_ago=10)
@@ -181,9 +182,9 @@ class TestBatches:
     ):
         make_events(photo_source, [alice, bob], [email], 2 * batch_size, prefix="gone", expired_days_ago=10)
         # Per batch: select the pks, then in a transaction (a savepoint inside the test's own
-        # transaction: SAVEPOINT and RELEASE) delete actors, seen records and events; then one
-        # last select that finds nothing. 2 batches x 6 + 1.
-        with django_assert_num_queries(13):
+        # transaction: SAVEPOINT and RELEASE) lock the events and delete actors, seen records,
+        # deliveries and events; then one last select that finds nothing. 2 batches x 8 + 1.
+        with django_assert_num_queries(17):
             prune("--expired-days", "7", "--batch-size", str(batch_size))
         assert not Event.objects.exists()
 
@@ -199,7 +200,7 @@ class TestBatches:
         with CaptureQueriesContext(connection) as captured:
             prune("--older-than-days", "7", "--batch-size", "8")
         selects = [query["sql"] for query in captured if query["sql"].lstrip().upper().startswith("SELECT")]
-        assert len(selects) == 4  # three batches and the last, empty look
+        assert len(selects) == 7  # three batches (the pks, then the lock) and the last, empty look
         assert all('"context"' not in query["sql"] for query in captured.captured_queries)
         assert not Event.objects.exists()
 
@@ -235,12 +236,12 @@ class TestBatches:
 
 class TestDryRun:
     def test_prints_the_counts_and_deletes_nothing(self, timeline, django_assert_num_queries):
-        with django_assert_num_queries(3):  # events, actors, seen records
+        with django_assert_num_queries(4):  # events, actors, seen records, deliveries
             output = prune(
                 "--expired-days", "30", "--older-than-days", "365", "--batch-size", "3", "--dry-run"
             )
         assert output.splitlines()[-1] == (
-            "Dry run: would delete 4 events (6 actors, 6 seen records) in 2 batches of at most 3; "
+            "Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries) in 2 batches of at most 3; "
             "nothing was deleted."
         )
         assert Event.objects.count() == 8
@@ -250,8 +251,8 @@ class TestDryRun:
     def test_the_dry_run_counts_match_the_real_run(self, timeline):
         dry = prune("--expired-days", "0", "--dry-run").splitlines()[-1]
         real = prune("--expired-days", "0").splitlines()[-1]
-        assert dry.startswith("Dry run: would delete 4 events (6 actors, 6 seen records)")
-        assert real.startswith("Deleted 4 events (6 actors, 6 seen records)")
+        assert dry.startswith("Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries)")
+        assert real.startswith("Deleted 4 events (6 actors, 6 seen records, 0 deliveries)")
 
 
 class TestArguments:
@@ -339,10 +340,10 @@ class TestArguments:
         assert output.splitlines() == [
             "Events to delete: those that expired before 0001-01-02 12:00:00 or that happened before "
             "0001-01-02 12:00:00.",
-            "Deleted 0 events (0 actors, 0 seen records) in 0 batches.",
+            "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches.",
         ]
         assert prune("--expired-days", "0", "--batch-size", "100000").splitlines()[-1] == (
-            "Deleted 4 events (6 actors, 6 seen records) in 1 batches."
+            "Deleted 4 events (6 actors, 6 seen records, 0 deliveries) in 1 batches."
         )
 
     @pytest.mark.parametrize(
@@ -359,5 +360,5 @@ class TestArguments:
             with pytest.raises(CommandError, match="give at most 739,946 days"):
                 prune("--expired-days", "739947")
             output = prune("--older-than-days", "739946", "--expired-days", "739946")
-        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records) in 0 batches."
+        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
         assert Event.objects.count() == 8

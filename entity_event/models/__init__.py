@@ -1,11 +1,13 @@
 """The data model: where events come from (``sources``), who receives them (``subscriptions``), on
-which medium (``mediums``), what happened (``events``) and how it looks (``renderers``).
+which medium (``mediums``), what happened (``events``), how it looks (``renderers``) and where it
+went (``deliveries``).
 
 Everything is importable from ``entity_event.models``, as in the 0.7 API. The model methods of
 that API delegate to the services: routing and targets (who receives which event), claims (seen
 marks) and rendering (how it looks); docs/architecture.rst draws the layers.
 """
 
+from entity_event.models.deliveries import Delivery
 from entity_event.models.events import AdminEvent, Event, EventActor, EventSeen
 from entity_event.models.mediums import Medium
 from entity_event.models.renderers import ContextRenderer, RenderingStyle
@@ -15,6 +17,7 @@ from entity_event.models.subscriptions import Subscription, Unsubscription
 __all__ = [
     "AdminEvent",
     "ContextRenderer",
+    "Delivery",
     "Event",
     "EventActor",
     "EventSeen",

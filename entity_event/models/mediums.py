@@ -99,6 +99,7 @@ class Medium(models.Model):
         include_expired: bool = False,
         actor: Entity | int | None = None,
         mark_seen: bool = False,
+        limit: int | None = None,
     ) -> EventQuerySet:
         """The events any subscription of this medium delivers, newest first, as a lazy queryset
         (one query). Unsubscriptions do not apply here: they belong to single entities.
@@ -110,12 +111,16 @@ class Medium(models.Model):
         ``mark_seen=True`` the query is evaluated, the events are marked seen on this medium and
         a queryset of exactly those events is returned; with ``seen=False`` too, it is a claim:
         concurrent callers never receive the same event (docs/guarantees.rst).
+
+        ``limit`` returns at most that many events: the newest (a sliced queryset, which can be
+        evaluated but not filtered further), or, for a claim, the oldest, oldest first, so that a
+        backlog drains in order and a call holds at most ``limit`` events in memory.
         """
         from entity_event.routing import medium_events
 
         filters = EventFilters.checked(
             "events", start_time=start_time, end_time=end_time, seen=seen,
-            include_expired=include_expired, actor=actor, mark_seen=mark_seen,
+            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
         )  # fmt: skip
         return medium_events(self, filters)
 
@@ -129,15 +134,16 @@ class Medium(models.Model):
         include_expired: bool = False,
         actor: Entity | int | None = None,
         mark_seen: bool = False,
+        limit: int | None = None,
     ) -> EventQuerySet:
         """The events ``entity`` receives on this medium through the subscriptions it is part of,
         minus the sources it unsubscribed from, newest first, as a lazy queryset (one query).
-        Takes the filters of ``events()``."""
+        Takes the filters of ``events()``, and its ``limit``."""
         from entity_event.routing import entity_medium_events
 
         filters = EventFilters.checked(
             "entity_events", start_time=start_time, end_time=end_time, seen=seen,
-            include_expired=include_expired, actor=actor, mark_seen=mark_seen,
+            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
         )  # fmt: skip
         return entity_medium_events(self, entity, filters)
 
@@ -151,17 +157,19 @@ class Medium(models.Model):
         include_expired: bool = False,
         actor: Entity | int | None = None,
         mark_seen: bool = False,
+        limit: int | None = None,
     ) -> list[tuple[Event, list[Entity]]]:
         """``[(event, targets)]``: each event with the active entities that receive it on this
         medium, unsubscriptions applied, ordered by entity id, each at most once; only events with
         at least one target, newest first. ``entity_kind`` keeps only targets of that kind. Takes
-        the filters of ``events()``; ``mark_seen`` marks exactly the returned events. Runs a
+        the filters of ``events()`` and its ``limit`` (a claim with a limit returns the oldest
+        events, oldest first); ``mark_seen`` marks exactly the returned events. Runs a
         constant number of queries with the default following rule; events with identical targets
         share one list object."""
         from entity_event.targets import events_targets
 
         filters = EventFilters.checked(
             "events_targets", start_time=start_time, end_time=end_time, seen=seen,
-            include_expired=include_expired, actor=actor, mark_seen=mark_seen,
+            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
         )  # fmt: skip
         return events_targets(self, entity_kind, filters)

@@ -4,13 +4,15 @@ batches small enough that a table of millions of rows is never locked for long.
 An event is deleted when it expired more than ``--expired-days`` days ago, or when it happened
 more than ``--older-than-days`` days ago (either criterion, or both: an event matching either one
 goes). Each batch selects at most ``--batch-size`` primary keys in ascending order and deletes
-those events, their ``EventActor`` rows and their ``EventSeen`` rows in one short transaction.
-Nothing else is touched: sources, mediums, subscriptions, entities and the other events stay.
+those events, their ``EventActor``, ``EventSeen`` and ``Delivery`` rows in one short
+transaction. Nothing else is touched: sources, mediums, subscriptions, entities and the other
+events stay. It runs safely beside delivery workers that claim the same events (see
+``_delete_batch``).
 
-A batch costs four queries whatever its size (select the pks, delete the actors, the seen records,
-the events); no row is loaded as an object, so the events' contexts never reach memory. Like the
-bulk inserts of ``create_events``, these bulk deletes send no per-row ``pre_delete`` or
-``post_delete`` signal.
+A batch costs six queries whatever its size (select the pks, lock the events, delete the actors,
+the seen records, the deliveries, the events); no row is loaded as an object, so the events'
+contexts never reach memory. Like the bulk inserts of ``create_events``, these bulk deletes send
+no per-row ``pre_delete`` or ``post_delete`` signal.
 
 Every argument is checked before the first query, and a bad one raises ``CommandError`` naming
 the option: a missing criterion, days that are negative or put the cutoff before 0001-01-02,
@@ -20,16 +22,24 @@ a batch size outside 1 to ``MAX_BATCH_SIZE``, an unknown database alias, and, fr
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from entity_event.models import Event, EventActor, EventSeen
+from entity_event.models import Delivery, Event, EventActor, EventSeen
 from entity_event.querysets import EventQuerySet
+
+#: The tables that point at events, deleted before the events: their rows in a batch's output.
+DEPENDENTS = {"actors": EventActor, "seen records": EventSeen, "deliveries": Delivery}
+#: How many times a batch is tried when it deadlocks with a concurrent writer, and the pause
+#: (in seconds, growing with each attempt) between two tries.
+RETRIES = 5
+RETRY_PAUSE = 0.2
 
 DEFAULT_BATCH_SIZE = 1000
 #: The largest ``--batch-size``: a batch is one transaction, and a bigger one would hold its
@@ -167,17 +177,18 @@ class Command(BaseCommand):
         return " or ".join(parts)
 
     def _report_dry_run(self, matching: EventQuerySet, batch_size: int) -> None:
+        counts = {
+            name: model.objects.using(self.database).filter(event__in=matching).count()
+            for name, model in DEPENDENTS.items()
+        }
         events = matching.count()
-        actors = EventActor.objects.using(self.database).filter(event__in=matching).count()
-        seen = EventSeen.objects.using(self.database).filter(event__in=matching).count()
-        batches = -(-events // batch_size)
         self.stdout.write(
-            f"Dry run: would delete {events:,} events ({actors:,} actors, {seen:,} seen records) "
-            f"in {batches:,} batches of at most {batch_size:,}; nothing was deleted."
+            f"Dry run: would delete {events:,} events ({_details(counts)}) in {-(-events // batch_size):,} "
+            f"batches of at most {batch_size:,}; nothing was deleted."
         )
 
     def _delete_in_batches(self, matching: EventQuerySet, criteria: Q, batch_size: int) -> None:
-        totals = {"events": 0, "actors": 0, "seen": 0}
+        totals = dict.fromkeys(["events", *DEPENDENTS], 0)
         batch_number = 0
         last_pk = None
         while True:
@@ -190,32 +201,56 @@ class Command(BaseCommand):
             # The pk range with the criteria is the selected batch (only a matching event committed
             # meanwhile with a pk inside the range could join it), and it costs two parameters
             # whatever the batch size, unlike a list of pks.
-            batch = Event.objects.using(self.database).filter(criteria, pk__gte=pks[0], pk__lte=last_pk)
-            # QuerySet.delete() would load every row as an object (django-entity listens to
-            # post_delete for every model, so even actors and seen records could not be deleted
-            # in one statement), send a signal per row, and delete 100 rows per query. One DELETE
-            # statement per table instead: _raw_delete is what Django's collector itself uses.
-            with transaction.atomic(using=self.database):
-                actors = (
-                    EventActor.objects.using(self.database).filter(event__in=batch)._raw_delete(self.database)
-                )
-                seen = (
-                    EventSeen.objects.using(self.database).filter(event__in=batch)._raw_delete(self.database)
-                )
-                events = batch._raw_delete(self.database)
-            totals["events"] += events
-            totals["actors"] += actors
-            totals["seen"] += seen
+            counts = self._delete_batch(
+                Event.objects.using(self.database).filter(criteria, pk__gte=pks[0], pk__lte=last_pk)
+            )
+            for name, count in counts.items():
+                totals[name] += count
             if self.verbosity >= 1:
                 self.stdout.write(
-                    f"batch {batch_number}: deleted {events:,} events ({actors:,} actors, "
-                    f"{seen:,} seen records), {totals['events']:,} so far"
+                    f"batch {batch_number}: deleted {counts['events']:,} events ({_details(counts)}), "
+                    f"{totals['events']:,} so far"
                 )
         if self.verbosity >= 1:
             self.stdout.write(
-                f"Deleted {totals['events']:,} events ({totals['actors']:,} actors, "
-                f"{totals['seen']:,} seen records) in {batch_number:,} batches."
+                f"Deleted {totals['events']:,} events ({_details(totals)}) in {batch_number:,} batches."
             )
+
+    def _delete_batch(self, batch: EventQuerySet) -> dict[str, int]:
+        """Delete a batch's events and the rows that point at them, in one transaction.
+
+        The events are locked first, in primary key order, as claimers lock them: a claiming
+        worker skips the events the batch holds (``SKIP LOCKED``), and the batch waits for the
+        events a worker holds until its claim commits, instead of deadlocking with it on the seen
+        records and deliveries that point at them. A deadlock or serialization failure with
+        another writer (one that marks events seen without claiming them, say) retries the batch.
+
+        ``QuerySet.delete()`` would load every row as an object (django-entity listens to
+        ``post_delete`` for every model), send a signal per row and delete 100 rows per query: one
+        DELETE statement per table instead (``_raw_delete``, what Django's collector itself uses).
+        """
+        using = self.database
+        attempt = 1
+        while True:
+            try:
+                with transaction.atomic(using=using):
+                    list(batch.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+                    counts = {
+                        name: model.objects.using(using).filter(event__in=batch)._raw_delete(using)
+                        for name, model in DEPENDENTS.items()
+                    }
+                    counts["events"] = batch._raw_delete(using)
+                return counts
+            except OperationalError:
+                if attempt == RETRIES:
+                    raise
+                time.sleep(RETRY_PAUSE * attempt)
+                attempt += 1
+
+
+def _details(counts: dict[str, int]) -> str:
+    """``"4 actors, 4 seen records, 0 deliveries"``."""
+    return ", ".join(f"{counts[name]:,} {name}" for name in DEPENDENTS)
 
 
 def _timestamp(moment: datetime) -> str:
