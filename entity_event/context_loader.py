@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationError
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 
+from entity_event.chunks import in_chunks
 from entity_event.context_hints import hinted_model
 
 #: Marks a hinted value that cannot be a primary key of the model (it loads as ``None``).
@@ -126,7 +127,8 @@ class ContextLoader:
         _walk(context, hints, collect)
 
     def load(self) -> None:
-        """Fetch every hinted model's rows: one query per model (plus its prefetch queries).
+        """Fetch every hinted model's rows: one query per model (plus its prefetch queries), or
+        one per chunk of the database's parameter limit for more keys than it takes at once.
 
         A ``select_related`` or ``prefetch_related`` lookup that Django rejects while loading
         (hints are validated beforehand, so only hints that slipped past validation get here)
@@ -136,13 +138,14 @@ class ContextLoader:
         for batch in self._batches.values():
             if not batch.pks:
                 continue
-            queryset = batch.model._default_manager.using(self.using).filter(pk__in=batch.pks)
+            rows = batch.model._default_manager.using(self.using)
             if batch.select_related:
-                queryset = queryset.select_related(*sorted(batch.select_related))
+                rows = rows.select_related(*sorted(batch.select_related))
             if batch.prefetch_related:
-                queryset = queryset.prefetch_related(*sorted(batch.prefetch_related))
+                rows = rows.prefetch_related(*sorted(batch.prefetch_related))
             try:
-                batch.rows = {row.pk: row for row in queryset}
+                for pks in in_chunks(list(batch.pks), self.using or DEFAULT_DB_ALIAS):
+                    batch.rows.update((row.pk, row) for row in rows.filter(pk__in=pks))
             except (AttributeError, ValueError, FieldError) as error:
                 owners = (
                     f" for the context hints of {', '.join(sorted(batch.owners))}" if batch.owners else ""

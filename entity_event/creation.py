@@ -16,8 +16,10 @@ from operator import attrgetter
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from entity.models import Entity
 
+from entity_event.chunks import in_chunks
 from entity_event.models import Event, EventActor, Source
 from entity_event.querysets import EventArguments
 from entity_event.validation import (
@@ -110,22 +112,29 @@ def _prepare(model: type[Event], position: int, kwargs: Mapping[str, Any]) -> _P
     )
 
 
+def _existing(queryset: QuerySet[Any], field: str, wanted: list[Any], using: str) -> set[Any]:
+    """The values of ``wanted`` that ``queryset`` has in ``field``: one query, or one per chunk
+    of the database's parameter limit (``in_chunks``)."""
+    found: set[Any] = set()
+    for values in in_chunks(wanted, using):
+        found.update(queryset.filter(**{f"{field}__in": values}).values_list(field, flat=True))
+    return found
+
+
 def _check_sources_exist(pending: list[_PendingEvent], using: str) -> None:
     """Sources given as ids must exist: one query for the whole batch, none for instances."""
-    wanted = {item.source_id_to_check for item in pending} - {None}
-    if wanted:
-        found = set(Source.objects.using(using).filter(pk__in=wanted).values_list("pk", flat=True))
-        if wanted - found:
-            raise ValueError(f"source: no Source with id(s) {sorted(wanted - found)}")
+    wanted = sorted({item.source_id_to_check for item in pending} - {None})
+    missing = set(wanted) - _existing(Source.objects.using(using), "pk", wanted, using)
+    if missing:
+        raise ValueError(f"source: no Source with id(s) {sorted(missing)}")
 
 
 def _check_actors_exist(pending: list[_PendingEvent], using: str) -> None:
     """Every actor must be an existing entity (active or not): one query for the whole batch."""
-    wanted = {actor_id for item in pending for actor_id in item.actor_ids}
-    if wanted:
-        found = set(Entity.all_objects.using(using).filter(pk__in=wanted).values_list("pk", flat=True))
-        if wanted - found:
-            raise ValueError(f"actors: no Entity with id(s) {sorted(wanted - found)}")
+    wanted = sorted({actor_id for item in pending for actor_id in item.actor_ids})
+    missing = set(wanted) - _existing(Entity.all_objects.using(using), "pk", wanted, using)
+    if missing:
+        raise ValueError(f"actors: no Entity with id(s) {sorted(missing)}")
 
 
 def _mark_duplicates_within_batch(pending: list[_PendingEvent]) -> None:
@@ -141,9 +150,7 @@ def _mark_duplicates_within_batch(pending: list[_PendingEvent]) -> None:
 
 def _existing_uuids(model: type[Event], using: str, items: list[_PendingEvent]) -> set[str]:
     uuids = [item.event.uuid for item in items if item.ignore_duplicates]
-    if not uuids:
-        return set()
-    return set(model.objects.using(using).filter(uuid__in=uuids).values_list("uuid", flat=True))
+    return _existing(model.objects.using(using), "uuid", uuids, using)
 
 
 def _insert_events(model: type[Event], using: str, pending: list[_PendingEvent]) -> None:
@@ -163,17 +170,16 @@ def _insert_events(model: type[Event], using: str, pending: list[_PendingEvent])
         to_insert = [item for item in pending if not item.duplicate]
         if not to_insert:
             return
+        # Concurrent writers may share uuids: inserting them in one global order makes a writer
+        # wait for another instead of each holding a uuid the other needs (a deadlock, which
+        # PostgreSQL breaks by failing one of the writers, whether or not it ignores duplicates).
+        in_order = sorted((item.event for item in to_insert), key=attrgetter("uuid"))
         if not any(item.ignore_duplicates for item in to_insert):
-            model.objects.using(using).bulk_create([item.event for item in to_insert])
+            model.objects.using(using).bulk_create(in_order)
             return
         try:
             with transaction.atomic(using=using):
-                # Concurrent writers may share uuids: inserting them in one global order makes
-                # a writer wait for another instead of each holding a uuid the other needs
-                # (a deadlock, which PostgreSQL breaks by failing one of the writers).
-                model.objects.using(using).bulk_create(
-                    sorted((item.event for item in to_insert), key=attrgetter("uuid"))
-                )
+                model.objects.using(using).bulk_create(in_order)
             return
         except IntegrityError:
             existing = _existing_uuids(model, using, to_insert)
