@@ -39,10 +39,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from entity_event.admin_deletion import DeletionCountsMixin
+from entity_event.delivery import queue_again
 from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, JSONTextField
 from entity_event.models import (
     AdminEvent,
     ContextRenderer,
+    Delivery,
     Event,
     EventActor,
     EventSeen,
@@ -239,6 +241,36 @@ class EventSeenAdmin(DeletionCountsMixin, admin.ModelAdmin):
     raw_id_fields = ["event"]
     search_fields = ["event__uuid", "event__source__name", "event__source__display_name", "medium__name"]
     ordering = ["-time_seen", "-id"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(DeletionCountsMixin, admin.ModelAdmin):
+    """The delivery records of ``deliver_entity_events``, filterable by status and medium; failed
+    ones can be queued again."""
+
+    show_full_result_count = False
+    list_display = [
+        "event",
+        "target",
+        "medium",
+        "status",
+        "attempts",
+        "time_sent",
+        "time_next_attempt",
+        "last_error",
+    ]
+    list_filter = ["status", "medium"]
+    list_select_related = ["event__source", "target", "medium"]
+    raw_id_fields = ["event", "target"]
+    search_fields = ["event__uuid", "target__display_name", "last_error"]
+    ordering = ["-time_created", "-id"]
+    actions = ["queue_again"]
+
+    @admin.action(description="Queue the selected failed deliveries again", permissions=["change"])
+    def queue_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        """Make the selected failed deliveries pending again, with no attempt counted."""
+        count = queue_again(queryset)
+        self.message_user(request, f"{count} failed deliveries queued again.")
 
 
 @admin.register(ContextRenderer)

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import prefetch_related_objects
 from entity.models import Entity, EntityKind, EntityRelationship
 
@@ -187,20 +188,25 @@ def newsfeed_page(newsfeed_medium: Medium, user_entity: Entity) -> list[str]:
 
 
 def send_email_batch(email_medium: Medium) -> int:
-    # Run periodically by a worker: each call claims the events not sent yet.
-    batch = email_medium.events_targets(seen=False, mark_seen=True)
-    events = [event for event, targets in batch]
-    prefetch_related_objects(events, "source")  # the subjects' sources, in one query
-    rendered = email_medium.render(events)
-    for event, targets in batch:
-        if event not in rendered:
-            continue  # no renderer, or its template failed (logged): send the other emails
-        send_mail(
-            subject=f"[Yoursite] {event.source.display_name}",
-            message=rendered[event][0],
-            from_email=None,
-            recipient_list=[target.entity_meta["email"] for target in targets],
-        )
+    # Run periodically by a worker: each call claims up to 100 events not sent yet, oldest
+    # first. The claim and the sending share one transaction: if sending fails, the claim is
+    # rolled back and the next call sends these events again (at-least-once delivery).
+    with transaction.atomic():
+        batch = email_medium.events_targets(seen=False, mark_seen=True, limit=100)
+        events = [event for event, targets in batch]
+        prefetch_related_objects(events, "source")  # the subjects' sources, in one query
+        rendered = email_medium.render(events)
+        for event, targets in batch:
+            if event not in rendered:
+                continue  # no renderer, or its template failed (logged): send the other emails
+            for target in targets:  # one message per recipient: nobody sees the others' address
+                if target.entity_meta.get("email"):
+                    send_mail(
+                        subject=f"[Yoursite] {event.source.display_name}",
+                        message=rendered[event][0],
+                        from_email=None,
+                        recipient_list=[target.entity_meta["email"]],
+                    )
     return len(batch)
 
 

@@ -21,7 +21,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "entity_event"
 BOTTOM, MODELS, SERVICES, TOP = range(4)
 LAYERS = {
     BOTTOM: {
-        "conf", "exceptions", "validation", "event_filters", "context_hints", "read_only", "timestamps",
+        "conf",
+        "exceptions",
+        "validation",
+        "event_filters",
+        "context_hints",
+        "read_only",
+        "timestamps",
         "chunks",
     },  # fmt: skip
     MODELS: {"models", "querysets"},

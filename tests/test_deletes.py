@@ -276,7 +276,7 @@ class TestAdminConfirmation:
     def test_every_model_admin_of_the_app_counts(self):
         models = apps.get_app_config("entity_event").get_models()
         admins = [admin.site.get_model_admin(model) for model in models if admin.site.is_registered(model)]
-        assert len(admins) == 10  # every model but EventActor, edited on its event's page
+        assert len(admins) == 11  # every model but EventActor, edited on its event's page
         assert all(isinstance(model_admin, DeletionCountsMixin) for model_admin in admins)
 
     def test_a_medium_shows_counts_of_what_goes_with_it(self, admin_client, follow, photo_source, alice, bob):

@@ -25,7 +25,9 @@ from tests.testapp.models import Account, Photo, Team
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-EMAIL_BATCH_QUERIES = 14
+#: The email worker of the quickstart: measured, and the same for any batch size (with the savepoint
+#: of its transaction inside the test's own).
+EMAIL_BATCH_QUERIES = 16
 
 
 def load_example(name: str) -> ModuleType:
@@ -47,16 +49,13 @@ def test_quickstart_example():
     assert result["dave_feed"] == []
     assert [event.context["product"] for event in result["events"]] == ["Hiking boots", "Espresso machine"]
 
-    # One email per photo, to the users tagged in it; the duplicate tag_photo call created nothing.
+    # One email per photo and tagged user; the duplicate tag_photo call created nothing.
     assert result["first_batch"] == 2
     assert result["second_batch"] == 0
     sent = sorted((message.to, message.subject, message.body) for message in mail.outbox)
     assert sent == [
-        (
-            ["alice@example.com", "carol@example.com"],
-            "[Yoursite] Photo Tag",
-            "bob tagged alice, carol in a photo at Lyon.",
-        ),
+        (["alice@example.com"], "[Yoursite] Photo Tag", "bob tagged alice, carol in a photo at Lyon."),
+        (["carol@example.com"], "[Yoursite] Photo Tag", "bob tagged alice, carol in a photo at Lyon."),
         (["dave@example.com"], "[Yoursite] Photo Tag", "carol tagged dave in a photo at the office party."),
     ]
 

@@ -144,7 +144,10 @@ class TestWhatIsDeleted:
 
     def test_nothing_to_delete(self, timeline):
         output = prune("--expired-days", "365")
-        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
+        assert (
+            output.splitlines()[-1]
+            == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
+        )
         assert "batch 1" not in output
         assert Event.objects.count() == 8
 
@@ -168,7 +171,9 @@ class TestBatches:
     def test_large_numbers_have_thousands_separators(self, photo_source, alice):
         make_events(photo_source, [alice], [], 1200, prefix="gone", expired_days_ago=10)
         output = prune("--expired-days", "7", "--batch-size", "1100")
-        assert "batch 2: deleted 100 events (100 actors, 0 seen records, 0 deliveries), 1,200 so far" in output
+        assert (
+            "batch 2: deleted 100 events (100 actors, 0 seen records, 0 deliveries), 1,200 so far" in output
+        )
         assert "Deleted 1,200 events (1,200 actors, 0 seen records, 0 deliveries) in 2 batches." in output
 
     def test_default_batch_size_is_1000(self, photo_source):
@@ -241,8 +246,8 @@ class TestDryRun:
                 "--expired-days", "30", "--older-than-days", "365", "--batch-size", "3", "--dry-run"
             )
         assert output.splitlines()[-1] == (
-            "Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries) in 2 batches of at most 3; "
-            "nothing was deleted."
+            "Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries) in 2 batches of at "
+            "most 3; nothing was deleted."
         )
         assert Event.objects.count() == 8
         assert EventActor.objects.count() == 10
@@ -360,5 +365,8 @@ class TestArguments:
             with pytest.raises(CommandError, match="give at most 739,946 days"):
                 prune("--expired-days", "739947")
             output = prune("--older-than-days", "739946", "--expired-days", "739946")
-        assert output.splitlines()[-1] == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
+        assert (
+            output.splitlines()[-1]
+            == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
+        )
         assert Event.objects.count() == 8
