@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import models, transaction
 from entity.models import Entity, EntityKind, EntityRelationship
@@ -29,12 +29,27 @@ from entity.models import Entity, EntityKind, EntityRelationship
 from entity_event.claims import claim, mark_ids_seen
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
-from entity_event.models import Event, Medium, Subscription, Unsubscription
+from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
 from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
 from entity_event.validation import model_pk
 
 #: ``[(event, targets)]``, what ``events_targets`` returns.
 EventsTargets = list[tuple[Event, list[Entity]]]
+
+if TYPE_CHECKING:
+    from typing_extensions import ReadOnly
+
+    class SubscriptionRow(TypedDict):
+        """A subscription as ``routes_by_source`` reads it (a row of ``values()``). Read-only
+        items: django-stubs types the nullable ``sub_entity_kind_id`` of such rows as ``int``."""
+
+        id: ReadOnly[int]
+        source_id: ReadOnly[int]
+        entity_id: ReadOnly[int]
+        sub_entity_kind_id: ReadOnly[int | None]
+        only_following: ReadOnly[bool]
+        entity__is_active: ReadOnly[bool]
+        entity__entity_kind_id: ReadOnly[int]
 
 
 @dataclass(frozen=True)
@@ -121,7 +136,7 @@ def routes_by_source(medium: Medium, kind_id: int | None) -> dict[int, SourceRou
     }
 
 
-def group_members(subscriptions: list[dict[str, Any]]) -> dict[tuple[int, int], set[int]]:
+def group_members(subscriptions: Sequence[SubscriptionRow]) -> dict[tuple[int, int], set[int]]:
     """``{(group entity, kind): active sub-entity ids}`` for every group subscription, one query."""
     groups = {s["entity_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
     kinds = {s["sub_entity_kind_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
@@ -135,7 +150,7 @@ def group_members(subscriptions: list[dict[str, Any]]) -> dict[tuple[int, int], 
 
 
 def subscribed_ids(
-    row: dict[str, Any], members: dict[tuple[int, int], set[int]], kind_id: int | None
+    row: SubscriptionRow, members: dict[tuple[int, int], set[int]], kind_id: int | None
 ) -> set[int]:
     """The ids a subscription (a row of ``routes_by_source``) covers, of kind ``kind_id`` if given:
     its entity when active, or the active members of its kind under its entity."""
@@ -150,7 +165,7 @@ def subscribed_ids(
 
 def actors_of(
     rows: list[Event], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters
-) -> tuple[dict[int, tuple[int, ...]], models.QuerySet[Any] | None]:
+) -> tuple[dict[int, tuple[int, ...]], models.QuerySet[EventActor] | None]:
     """The active actors of the events that only-following subscriptions may deliver, as
     ``{event id: actor ids}`` (one query), and their ``EventActor`` rows as a subquery;
     ``({}, None)`` when no event needs them. Tuples rather than lists or sets: once the garbage
@@ -161,7 +176,7 @@ def actors_of(
         return {}, None
     if filters.claims:
         # The claim skipped rows locked elsewhere, which re-running its query would not.
-        event_ids: Iterable[int] | models.QuerySet[Any] = needing
+        event_ids: list[int] | models.QuerySet[Event, Mapping[str, object]] = needing
     else:
         # Without the seen filter: an event another process marks seen between the two
         # statements keeps its actors (the actors of extra events are simply unused).
@@ -228,7 +243,7 @@ class DefaultFollowers:
     query over the relationships of every actor of the batch (``actor_rows``, the batch's
     ``EventActor`` rows, as a subquery rather than a list of thousands of ids)."""
 
-    def __init__(self, actor_rows: models.QuerySet[Any] | None) -> None:
+    def __init__(self, actor_rows: models.QuerySet[EventActor] | None) -> None:
         self.subs: dict[int, list[int]] = defaultdict(list)
         if actor_rows is not None:
             for super_id, sub_id in EntityRelationship.objects.filter(
