@@ -25,7 +25,8 @@ Choices that matter on a real site:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
@@ -55,6 +56,24 @@ from entity_event.models import (
 )
 from entity_event.preview import RendererPreview, preview_renderer
 
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin, TabularInline
+else:
+
+    class _Subscriptable:
+        """django-stubs makes ``ModelAdmin`` and ``TabularInline`` generic (``ModelAdmin[Event]``),
+        which Django's classes cannot be at run time; rather than monkeypatching Django for the
+        whole project (django-stubs-ext), the subscript here gives Django's class itself."""
+
+        def __init__(self, cls: type) -> None:
+            self.cls = cls
+
+        def __getitem__(self, parameters: object) -> type:
+            return self.cls
+
+    ModelAdmin = _Subscriptable(admin.ModelAdmin)
+    TabularInline = _Subscriptable(admin.TabularInline)
+
 #: Search of the (un)subscription lists: the entity, source and medium by name.
 ENTITY_SOURCE_MEDIUM_SEARCH = [
     "entity__display_name",
@@ -69,7 +88,9 @@ PREVIEW_EVENTS = 5
 PREVIEW_OUTPUT_CELLS = "<td><pre>{}</pre></td><td><pre>{}</pre></td>"
 
 #: The admins of models with JSON fields show them with ``JSONTextField``.
-JSON_FORM_FIELD = {models.JSONField: {"form_class": JSONTextField}}
+JSON_FORM_FIELD: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
+    models.JSONField: {"form_class": JSONTextField}
+}
 
 #: The permission that editing (and previewing) templates and context hints takes.
 EDIT_TEMPLATES_PERMISSION = "entity_event.edit_templates"
@@ -86,7 +107,7 @@ def stored_value_problems(event: Event) -> list[str]:
 
 
 @admin.register(SourceGroup)
-class SourceGroupAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class SourceGroupAdmin(DeletionCountsMixin, ModelAdmin[SourceGroup]):
     """Source groups, searchable by name, display name and description."""
 
     list_display = ["name", "display_name", "description"]
@@ -95,7 +116,7 @@ class SourceGroupAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class SourceAdmin(DeletionCountsMixin, ModelAdmin[Source]):
     """Sources, filterable by group, searchable by their names and their group's."""
 
     list_display = ["name", "display_name", "group"]
@@ -106,7 +127,7 @@ class SourceAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(RenderingStyle)
-class RenderingStyleAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class RenderingStyleAdmin(DeletionCountsMixin, ModelAdmin[RenderingStyle]):
     """Rendering styles, searchable by name."""
 
     list_display = ["name", "display_name"]
@@ -115,7 +136,7 @@ class RenderingStyleAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Medium)
-class MediumAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class MediumAdmin(DeletionCountsMixin, ModelAdmin[Medium]):
     """Mediums with their rendering style and creation time."""
 
     formfield_overrides = JSON_FORM_FIELD
@@ -128,7 +149,7 @@ class MediumAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class SubscriptionAdmin(DeletionCountsMixin, ModelAdmin[Subscription]):
     """Subscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -141,7 +162,7 @@ class SubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Unsubscription)
-class UnsubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class UnsubscriptionAdmin(DeletionCountsMixin, ModelAdmin[Unsubscription]):
     """Unsubscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -153,7 +174,7 @@ class UnsubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
     ordering = ["medium__name", "source__name", "entity__display_name", "id"]
 
 
-class EventActorInline(admin.TabularInline):
+class EventActorInline(TabularInline[EventActor, Event]):
     """The actors of an event, on the event's page; entities by id."""
 
     model = EventActor
@@ -161,7 +182,7 @@ class EventActorInline(admin.TabularInline):
     extra = 0
 
 
-class EventSeenInline(admin.TabularInline):
+class EventSeenInline(TabularInline[EventSeen, Event]):
     """The mediums an event was seen on, on the event's page."""
 
     model = EventSeen
@@ -169,7 +190,7 @@ class EventSeenInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class EventAdmin(DeletionCountsMixin, ModelAdmin[Event]):
     """Every event, newest first, searchable by uuid, source and actor names."""
 
     formfield_overrides = JSON_FORM_FIELD
@@ -196,7 +217,7 @@ class EventAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(AdminEvent)
-class AdminEventAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class AdminEventAdmin(DeletionCountsMixin, ModelAdmin[AdminEvent]):
     """Create one-off events by hand; the changelist shows the events created this way."""
 
     form = AdminEventForm
@@ -222,14 +243,14 @@ class AdminEventAdmin(DeletionCountsMixin, admin.ModelAdmin):
             )
         return str(event.context.get("text", ""))
 
-    def save_model(self, request: HttpRequest, obj: AdminEvent, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: AdminEvent, form: AdminEventForm, change: bool) -> None:
         """Create the event with ``Event.objects.create_event`` instead of saving ``obj``."""
         # A new event goes through Event.objects.create_event (generated uuid, atomic write).
         form.save_event()
 
 
 @admin.register(EventSeen)
-class EventSeenAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class EventSeenAdmin(DeletionCountsMixin, ModelAdmin[EventSeen]):
     """Seen records, newest first; the event by id."""
 
     show_full_result_count = False
@@ -242,7 +263,7 @@ class EventSeenAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(ContextRenderer)
-class ContextRendererAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class ContextRendererAdmin(DeletionCountsMixin, ModelAdmin[ContextRenderer]):
     """Context renderers, validated by ``ContextRenderer.clean()``.
 
     Templates, template paths and hints are code: adding or changing a renderer takes the
