@@ -7,33 +7,48 @@ before Django's app registry is ready (from settings, say) stays safe.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 __version__ = "1.0.0.dev0"
 
-_MODEL_NAMES = frozenset(
-    {
-        "AdminEvent",
-        "ContextRenderer",
-        "Delivery",
-        "Event",
-        "EventActor",
-        "EventSeen",
-        "Medium",
-        "RenderingStyle",
-        "Source",
-        "SourceGroup",
-        "Subscription",
-        "Unsubscription",
-    }
-)
+__all__ = [
+    "AdminEvent",
+    "ContextRenderer",
+    "Delivery",
+    "Event",
+    "EventActor",
+    "EventSeen",
+    "Medium",
+    "RenderingStyle",
+    "Source",
+    "SourceGroup",
+    "Subscription",
+    "Unsubscription",
+]
 
-__all__ = sorted(_MODEL_NAMES)
+_MODEL_NAMES = frozenset(__all__)
 
+if TYPE_CHECKING:
+    # What the lazy lookup below gives, for type checkers (which never run it).
+    from entity_event.models import (
+        AdminEvent,
+        ContextRenderer,
+        Delivery,
+        Event,
+        EventActor,
+        EventSeen,
+        Medium,
+        RenderingStyle,
+        Source,
+        SourceGroup,
+        Subscription,
+        Unsubscription,
+    )
+else:
 
-def __getattr__(name: str) -> Any:
-    if name in _MODEL_NAMES:
-        from entity_event import models
+    def __getattr__(name: str) -> object:
+        if name in _MODEL_NAMES:
+            from entity_event import models
 
-        return getattr(models, name)
-    raise AttributeError(f"module 'entity_event' has no attribute {name!r}")
+            return getattr(models, name)
+        raise AttributeError(f"module 'entity_event' has no attribute {name!r}")

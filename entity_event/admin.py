@@ -15,7 +15,7 @@ Choices that matter on a real site:
 * Templates, template paths and context hints are code: adding or changing a context renderer
   takes the ``entity_event.edit_templates`` permission on top of Django's add or change one
   (superusers have it), and only such a user can preview a renderer, by an explicit POST from
-  its form (``ContextRendererAdmin.preview_view``). See docs/security.rst.
+  its form (``entity_event.admin_renderers``). See docs/security.rst.
 * Rows stored with values the API would refuse (a context that is not a dict, written around
   ``create_event``) are shown and flagged, never a server error.
 * Delete confirmations count what goes with the deleted objects, per kind of object, instead of
@@ -25,25 +25,19 @@ Choices that matter on a real site:
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 
+from entity_event import admin_renderers  # noqa: F401 (registers the context renderers' admin)
+from entity_event.admin_base import JSON_FORM_FIELD, ModelAdmin, TabularInline
 from entity_event.admin_deletion import DeletionCountsMixin
 from entity_event.delivery import queue_again
-from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, JSONTextField
+from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm
 from entity_event.models import (
     AdminEvent,
-    ContextRenderer,
     Delivery,
     Event,
     EventActor,
@@ -55,7 +49,6 @@ from entity_event.models import (
     Subscription,
     Unsubscription,
 )
-from entity_event.preview import RendererPreview, preview_renderer
 
 #: Search of the (un)subscription lists: the entity, source and medium by name.
 ENTITY_SOURCE_MEDIUM_SEARCH = [
@@ -65,16 +58,6 @@ ENTITY_SOURCE_MEDIUM_SEARCH = [
     "medium__name",
     "medium__display_name",
 ]
-
-#: How many recent events the context renderer preview renders.
-PREVIEW_EVENTS = 5
-PREVIEW_OUTPUT_CELLS = "<td><pre>{}</pre></td><td><pre>{}</pre></td>"
-
-#: The admins of models with JSON fields show them with ``JSONTextField``.
-JSON_FORM_FIELD = {models.JSONField: {"form_class": JSONTextField}}
-
-#: The permission that editing (and previewing) templates and context hints takes.
-EDIT_TEMPLATES_PERMISSION = "entity_event.edit_templates"
 
 
 def stored_value_problems(event: Event) -> list[str]:
@@ -88,7 +71,7 @@ def stored_value_problems(event: Event) -> list[str]:
 
 
 @admin.register(SourceGroup)
-class SourceGroupAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class SourceGroupAdmin(DeletionCountsMixin, ModelAdmin[SourceGroup]):
     """Source groups, searchable by name, display name and description."""
 
     list_display = ["name", "display_name", "description"]
@@ -97,7 +80,7 @@ class SourceGroupAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class SourceAdmin(DeletionCountsMixin, ModelAdmin[Source]):
     """Sources, filterable by group, searchable by their names and their group's."""
 
     list_display = ["name", "display_name", "group"]
@@ -108,7 +91,7 @@ class SourceAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(RenderingStyle)
-class RenderingStyleAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class RenderingStyleAdmin(DeletionCountsMixin, ModelAdmin[RenderingStyle]):
     """Rendering styles, searchable by name."""
 
     list_display = ["name", "display_name"]
@@ -117,7 +100,7 @@ class RenderingStyleAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Medium)
-class MediumAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class MediumAdmin(DeletionCountsMixin, ModelAdmin[Medium]):
     """Mediums with their rendering style and creation time."""
 
     formfield_overrides = JSON_FORM_FIELD
@@ -130,7 +113,7 @@ class MediumAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class SubscriptionAdmin(DeletionCountsMixin, ModelAdmin[Subscription]):
     """Subscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -143,7 +126,7 @@ class SubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Unsubscription)
-class UnsubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class UnsubscriptionAdmin(DeletionCountsMixin, ModelAdmin[Unsubscription]):
     """Unsubscriptions: the entity by id, searchable by entity, source and medium names."""
 
     show_full_result_count = False
@@ -155,7 +138,7 @@ class UnsubscriptionAdmin(DeletionCountsMixin, admin.ModelAdmin):
     ordering = ["medium__name", "source__name", "entity__display_name", "id"]
 
 
-class EventActorInline(admin.TabularInline):
+class EventActorInline(TabularInline[EventActor, Event]):
     """The actors of an event, on the event's page; entities by id."""
 
     model = EventActor
@@ -163,7 +146,7 @@ class EventActorInline(admin.TabularInline):
     extra = 0
 
 
-class EventSeenInline(admin.TabularInline):
+class EventSeenInline(TabularInline[EventSeen, Event]):
     """The mediums an event was seen on, on the event's page."""
 
     model = EventSeen
@@ -171,7 +154,7 @@ class EventSeenInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class EventAdmin(DeletionCountsMixin, ModelAdmin[Event]):
     """Every event, newest first, searchable by uuid, source and actor names."""
 
     formfield_overrides = JSON_FORM_FIELD
@@ -198,7 +181,7 @@ class EventAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(AdminEvent)
-class AdminEventAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class AdminEventAdmin(DeletionCountsMixin, ModelAdmin[AdminEvent]):
     """Create one-off events by hand; the changelist shows the events created this way."""
 
     form = AdminEventForm
@@ -224,14 +207,14 @@ class AdminEventAdmin(DeletionCountsMixin, admin.ModelAdmin):
             )
         return str(event.context.get("text", ""))
 
-    def save_model(self, request: HttpRequest, obj: AdminEvent, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: AdminEvent, form: AdminEventForm, change: bool) -> None:
         """Create the event with ``Event.objects.create_event`` instead of saving ``obj``."""
         # A new event goes through Event.objects.create_event (generated uuid, atomic write).
         form.save_event()
 
 
 @admin.register(EventSeen)
-class EventSeenAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class EventSeenAdmin(DeletionCountsMixin, ModelAdmin[EventSeen]):
     """Seen records, newest first; the event by id."""
 
     show_full_result_count = False
@@ -244,7 +227,7 @@ class EventSeenAdmin(DeletionCountsMixin, admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(DeletionCountsMixin, admin.ModelAdmin):
+class DeliveryAdmin(DeletionCountsMixin, ModelAdmin[Delivery]):
     """The delivery records of ``deliver_entity_events``, filterable by status and medium; failed
     ones can be queued again."""
 
@@ -271,129 +254,3 @@ class DeliveryAdmin(DeletionCountsMixin, admin.ModelAdmin):
         """Make the selected failed deliveries pending again, with no attempt counted."""
         count = queue_again(queryset)
         self.message_user(request, f"{count} failed deliveries queued again.")
-
-
-@admin.register(ContextRenderer)
-class ContextRendererAdmin(DeletionCountsMixin, admin.ModelAdmin):
-    """Context renderers, validated by ``ContextRenderer.clean()``.
-
-    Templates, template paths and hints are code: adding or changing a renderer takes the
-    ``entity_event.edit_templates`` permission too; without it the renderer is read-only. Such
-    a user can preview the form's renderer (saved or not) on the latest events of its source
-    with the button under the form: an explicit POST, never a plain page view.
-    """
-
-    list_display = ["name", "rendering_style", "source", "source_group"]
-    list_filter = ["rendering_style", "source_group", "source"]
-    list_select_related = ["rendering_style", "source", "source_group"]
-    search_fields = [
-        "name",
-        "source__name",
-        "source__display_name",
-        "source_group__name",
-        "source_group__display_name",
-        "rendering_style__name",
-    ]
-    ordering = ["name"]
-    fieldsets = [
-        (None, {"fields": ["name", "rendering_style", "source", "source_group"]}),
-        ("Inline templates", {"fields": ["text_template", "html_template"]}),
-        (
-            "Template files (a path wins over the inline template)",
-            {"fields": ["text_template_path", "html_template_path"]},
-        ),
-        ("Context", {"fields": ["context_hints"]}),
-    ]
-    formfield_overrides = JSON_FORM_FIELD
-    change_form_template = "admin/entity_event/contextrenderer/change_form.html"
-    preview_template = "admin/entity_event/contextrenderer/preview.html"
-
-    @staticmethod
-    def may_edit_templates(request: HttpRequest) -> bool:
-        """Whether the user holds ``entity_event.edit_templates`` (superusers do)."""
-        return request.user.has_perm(EDIT_TEMPLATES_PERMISSION)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Django's add permission and ``edit_templates``."""
-        return super().has_add_permission(request) and self.may_edit_templates(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: ContextRenderer | None = None) -> bool:
-        """Django's change permission and ``edit_templates``; without them the page is read-only
-        (for users with the view or change permission)."""
-        return super().has_change_permission(request, obj) and self.may_edit_templates(request)
-
-    def get_urls(self) -> list[URLPattern]:
-        """The admin's URLs and the two preview URLs (a new renderer's, a saved one's)."""
-        preview = self.admin_site.admin_view(self.preview_view)
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path("preview/", preview, name="{}_{}_preview_new".format(*info)),
-            path("<path:object_id>/preview/", preview, name="{}_{}_preview".format(*info)),
-            *super().get_urls(),
-        ]
-
-    def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
-        form_url: str = "", obj: ContextRenderer | None = None,
-    ) -> HttpResponse:  # fmt: skip
-        """The change form, with the preview button when the user may edit the renderer."""
-        context["can_preview"] = (
-            self.has_add_permission(request) if add else self.has_change_permission(request, obj)
-        )
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def preview_view(self, request: HttpRequest, object_id: str | None = None) -> HttpResponse:
-        """Render the posted form's renderer on the latest events of its source, without saving.
-
-        POST only (with the admin's CSRF protection), for users who may add (a new renderer) or
-        change (a saved one) renderers, that is, who hold ``edit_templates``.
-        """
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        renderer = None
-        if object_id is not None:
-            renderer = self.get_object(request, unquote(object_id))
-            if renderer is None:
-                raise Http404(f"no context renderer with id {object_id!r}")
-        allowed = (
-            self.has_add_permission(request)
-            if renderer is None
-            else self.has_change_permission(request, renderer)
-        )
-        if not allowed:
-            raise PermissionDenied
-        form = self.get_form(request, renderer, change=renderer is not None)(request.POST, instance=renderer)
-        previews = preview_renderer(form.instance, limit=PREVIEW_EVENTS) if form.is_valid() else None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": renderer,
-            "title": f"Preview of {form.instance.name or 'a new context renderer'}",
-            "errors": form.errors,
-            "preview_table": None if previews is None else preview_table(previews),
-        }
-        return TemplateResponse(request, self.preview_template, context)
-
-
-def preview_table(previews: list[RendererPreview]) -> SafeString | str:
-    """The previews as an HTML table: the text and the HTML output shown as escaped source (the
-    HTML is never injected into the admin page), or the error an event's rendering raised."""
-    if not previews:
-        return "No events of this source yet."
-    return format_html(
-        '<table class="entity-event-preview"><tr><th>Event</th><th>Text</th><th>HTML (source)</th></tr>'
-        "{}</table>",
-        format_html_join(
-            "",
-            "<tr><td>{}</td>{}</tr>",
-            (
-                (
-                    str(preview.event),
-                    format_html('<td colspan="2" class="errornote">{}</td>', preview.error)
-                    if preview.error
-                    else format_html(PREVIEW_OUTPUT_CELLS, preview.text, preview.html),
-                )
-                for preview in previews
-            ),
-        ),
-    )

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import operator
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.contrib.admin.utils import quote
 from django.db import models, router
@@ -44,6 +44,20 @@ MAX_DEPTH = 8
 #: How many of the selected objects the "delete selected" confirmation names one by one.
 LISTED_OBJECTS = 20
 
+#: The lines of a delete confirmation: a line, or the nested lines of what a line takes along.
+DeletionLines: TypeAlias = list["str | DeletionLines"]
+
+#: The primary keys of the deleted objects: a ``values("pk")`` subquery, or a list.
+Selection: TypeAlias = QuerySet[models.Model, Mapping[str, object]] | list[object]
+
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+    #: For mypy, the mixin is the ``ModelAdmin`` it is mixed into (at run time, a plain class).
+    _MixinBase = ModelAdmin[Any]
+else:
+    _MixinBase = object
+
 
 def plural(count: int, model: type[models.Model], more: bool = False) -> str:
     """``"1 event seen"``, ``"20,000 events seen"``: a count with the model's verbose name
@@ -52,6 +66,20 @@ def plural(count: int, model: type[models.Model], more: bool = False) -> str:
     return (
         f"{count:,} {'more ' if more else ''}{opts.verbose_name if count == 1 else opts.verbose_name_plural}"
     )
+
+
+def concrete_model(model: type[models.Model]) -> type[models.Model]:
+    """The concrete model of ``model`` (itself, or the model a proxy stands for). django-stubs
+    types ``Options.concrete_model`` as optional: it is set when the model class is created."""
+    concrete = model._meta.concrete_model
+    assert concrete is not None
+    return concrete
+
+
+def pointing_model(relation: models.ForeignObjectRel) -> type[models.Model]:
+    """The model whose foreign key ``relation`` is the reverse of: its rows point at the deleted
+    ones. (It is ``relation.related_model``, which django-stubs types as possibly ``"self"``.)"""
+    return relation.field.model
 
 
 @dataclass(eq=False)
@@ -87,7 +115,7 @@ class DeletionPlan:
     Each kind of row is counted once, even when several paths reach it.
     """
 
-    def __init__(self, model: type[models.Model], selection: Any, using: str) -> None:
+    def __init__(self, model: type[models.Model], selection: Selection, using: str) -> None:
         self.using = using
         self._deleted: dict[type[models.Model], Deleted] = {}
         self._protected: dict[models.ForeignObjectRel, Affected] = {}
@@ -96,7 +124,10 @@ class DeletionPlan:
         self.root = self._reach(model, Q(pk__in=selection), None, 0)
         while self._queue:
             self._walk(*self._queue.popleft())
-        for entry in [*self._deleted.values(), *self._protected.values(), *self._updated.values()]:
+        entries: list[Deleted | Affected] = [
+            *self._deleted.values(), *self._protected.values(), *self._updated.values()
+        ]  # fmt: skip
+        for entry in entries:
             entry.count = self._rows(entry.model, entry.pieces).count()
         for node in self.too_deep:
             if not self._rows(node.model, node.too_deep).exists():
@@ -125,7 +156,7 @@ class DeletionPlan:
             entry for entry in self._updated.values() if entry.parent is node
         ]
 
-    def _rows(self, model: type[models.Model], pieces: Iterable[Q]) -> QuerySet[Any]:
+    def _rows(self, model: type[models.Model], pieces: Iterable[Q]) -> QuerySet[models.Model]:
         return model._base_manager.using(self.using).filter(reduce(operator.or_, pieces))
 
     def _reach(
@@ -138,7 +169,7 @@ class DeletionPlan:
         walk: bool = True,
         via_parent_link: bool = False,
     ) -> Deleted:
-        node = self._deleted.setdefault(model._meta.concrete_model, Deleted(model, parent))
+        node = self._deleted.setdefault(concrete_model(model), Deleted(model, parent))
         node.pieces.append(piece)
         if walk:
             if depth < MAX_DEPTH:
@@ -152,15 +183,20 @@ class DeletionPlan:
         """The reverse relations through which deleting rows of ``model`` reaches other rows.
         Reached through its parent link, a child model's inherited relations are left to the
         parent, which follows them for all its rows. Sorted by model label and field name, so
-        that the confirmation lists them in an order that does not depend on import order."""
+        that the confirmation lists them in an order that does not depend on import order.
+
+        The candidates are reverse relations (``ForeignObjectRel``), which django-stubs types as
+        fields: the ``isinstance`` says so to mypy and keeps them all."""
+        candidates: Iterable[object] = get_candidate_relations_to_delete(model._meta)
         relations = [
             relation
-            for relation in get_candidate_relations_to_delete(model._meta)
-            if relation.on_delete is not models.DO_NOTHING
+            for relation in candidates
+            if isinstance(relation, models.ForeignObjectRel)
+            and relation.on_delete is not models.DO_NOTHING
             and not (via_parent_link and relation.model in model._meta.all_parents)
         ]
         return sorted(
-            relations, key=lambda relation: (relation.related_model._meta.label, relation.field.name)
+            relations, key=lambda relation: (pointing_model(relation)._meta.label, relation.field.name)
         )
 
     def _walk(self, node: Deleted, piece: Q, depth: int, via_parent_link: bool) -> None:
@@ -168,14 +204,16 @@ class DeletionPlan:
         if not via_parent_link:
             # Deleting a child row of multi-table inheritance deletes its parent row; the parent's
             # relations are the child's inherited ones, followed below.
-            for parent, link in node.model._meta.concrete_model._meta.parents.items():
+            for parent, link in concrete_model(node.model)._meta.parents.items():
+                # A parent link is a OneToOneField (django-stubs allows a GenericForeignKey).
+                assert isinstance(link, models.Field)
                 self._reach(parent, Q(pk__in=rows.values(link.attname)), node, depth + 1, walk=False)
         for relation in self._dependants(node.model, via_parent_link):
             fk = relation.field
             pointing = Q(**{f"{fk.attname}__in": rows.values(fk.target_field.attname)})
             if relation.on_delete is models.CASCADE:
                 self._reach(
-                    relation.related_model,
+                    pointing_model(relation),
                     pointing,
                     node,
                     depth + 1,
@@ -186,11 +224,11 @@ class DeletionPlan:
                 # also deleted through another cascade, which a count cannot tell.
                 refused = relation.on_delete in (models.PROTECT, models.RESTRICT)
                 entries = self._protected if refused else self._updated
-                entry = entries.setdefault(relation, Affected(relation.related_model, relation, node))
+                entry = entries.setdefault(relation, Affected(pointing_model(relation), relation, node))
                 entry.pieces.append(pointing)
 
 
-class DeletionCountsMixin:
+class DeletionCountsMixin(_MixinBase):
     """A ``ModelAdmin`` mixin: the delete confirmation (of one object and of "delete selected")
     shows counts per kind of related object instead of one line per row, and refuses, with
     counts, when protected objects are in the way.
@@ -201,11 +239,10 @@ class DeletionCountsMixin:
     ``has_delete_permission(request)``, without an object), and the protected lines.
     """
 
-    admin_site: Any
-
-    def get_deleted_objects(
+    # django-stubs types the first item as list[str]; Django's own nests lists as this does.
+    def get_deleted_objects(  # type: ignore[override]
         self, objs: Iterable[models.Model], request: HttpRequest
-    ) -> tuple[list[Any], dict[str, int], set[str], list[str]]:
+    ) -> tuple[DeletionLines, dict[str, int], set[str], list[str]]:
         """Count what deleting ``objs`` (a list of objects or a queryset) takes along."""
         # A queryset is evaluated once here; the "delete selected" page iterates the same one.
         roots = list(objs)
@@ -215,7 +252,7 @@ class DeletionCountsMixin:
         selection = objs.values("pk") if isinstance(objs, QuerySet) else [obj.pk for obj in roots]
         plan = DeletionPlan(model, selection, using=router.db_for_write(model))
 
-        root_lines: list[Any] = [self._object_line(obj) for obj in roots[:LISTED_OBJECTS]]
+        root_lines: DeletionLines = [self._object_line(obj) for obj in roots[:LISTED_OBJECTS]]
         if len(roots) > LISTED_OBJECTS:
             root_lines.append(f"and {plural(len(roots) - LISTED_OBJECTS, model, more=True)}")
         related_lines = self._lines(plan, plan.root)
@@ -258,10 +295,10 @@ class DeletionCountsMixin:
             f"{entry.relation.field.verbose_name} (delete {them} first)"
         )
 
-    def _lines(self, plan: DeletionPlan, node: Deleted) -> list[Any]:
+    def _lines(self, plan: DeletionPlan, node: Deleted) -> DeletionLines:
         """The nested lines of what ``node``'s rows take along; kinds with no row are left out
         (what they would take along in turn moves up a level)."""
-        lines: list[Any] = []
+        lines: DeletionLines = []
         for child in plan.children(node):
             if isinstance(child, Affected):
                 if child.count:

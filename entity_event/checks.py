@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
@@ -19,7 +20,7 @@ from entity_event.conf import (
 )
 
 
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """The settings' types: ``entity_event.E002`` for ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``,
     ``E003`` for ``ENTITY_EVENT_CONTEXT_HINT_MODELS``, ``E004`` for
     ``ENTITY_EVENT_MAX_RENDERED_LENGTH``, ``E005`` for the email settings of the delivery command
@@ -40,7 +41,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 
 def check_default_rendering_style(
-    app_configs: Any = None, databases: Iterable[str] | None = None, **kwargs: Any
+    app_configs: Sequence[AppConfig] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """``entity_event.E001``: ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE`` names no rendering style.
 

@@ -14,7 +14,7 @@ that have any. Hints are code (they decide which rows a template starts from); t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypeAlias, TypedDict
 
 from django.apps import apps
 from django.core.exceptions import FieldError
@@ -23,12 +23,31 @@ from django.db.models.constants import LOOKUP_SEP
 
 from entity_event.conf import CONTEXT_HINT_MODELS_SETTING, context_hint_models
 
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.fields import GenericForeignKey
+
+    #: What ``Options.get_fields()`` returns: fields, reverse relations and generic foreign keys.
+    ModelField: TypeAlias = models.Field[Any, Any] | models.ForeignObjectRel | GenericForeignKey
+
 #: The keys a hint must have, and the ones it may have.
 REQUIRED_HINT_KEYS = ("app_name", "model_name")
 OPTIONAL_HINT_KEYS = ("select_related", "prefetch_related")
 
 
-def context_hints_problems(hints: Any) -> list[str]:
+class ContextHint(TypedDict):
+    """One hint of a valid ``context_hints`` value (see ``context_hints_problems``)."""
+
+    app_name: str
+    model_name: str
+    select_related: NotRequired[list[str]]
+    prefetch_related: NotRequired[list[str]]
+
+
+#: A valid ``context_hints`` value: context key -> hint.
+ContextHints: TypeAlias = Mapping[str, ContextHint]
+
+
+def context_hints_problems(hints: object) -> list[str]:
     """Return what is wrong with a ``context_hints`` value, as readable messages (empty: valid).
 
     A valid value is a dict mapping non-empty string keys to hints; a hint is a dict with the
@@ -79,7 +98,7 @@ def context_hints_problems(hints: Any) -> list[str]:
     return problems
 
 
-def _select_related_problems(key: str, model: type[models.Model], lookups: Any) -> list[str]:
+def _select_related_problems(key: str, model: type[models.Model], lookups: object) -> list[str]:
     """Compile (without running) the query that ``select_related`` would make, to report a
     relation the model does not have before rendering needs it."""
     if not isinstance(lookups, list) or not lookups or not all(isinstance(item, str) for item in lookups):
@@ -92,22 +111,24 @@ def _select_related_problems(key: str, model: type[models.Model], lookups: Any) 
     return []
 
 
-def _relations_by_accessor(model: type[models.Model]) -> dict[str, Any]:
+def _relations_by_accessor(model: type[models.Model]) -> dict[str | None, ModelField]:
     """The model's relations under the attribute names that ``prefetch_related`` follows: the
     field name of a forward relation (foreign key, one-to-one, many-to-many, ``GenericRelation``,
-    ``GenericForeignKey``) and the accessor name of a reverse one (``photos``, ``photo_set``)."""
-    relations = {}
+    ``GenericForeignKey``) and the accessor name of a reverse one (``photos``, ``photo_set``;
+    ``None`` for a reverse relation without accessor, which no lookup names)."""
+    relations: dict[str | None, ModelField] = {}
     for relation in model._meta.get_fields():
         if not relation.is_relation:
             continue
+        # A reverse relation (the ForeignObjectRel that Django creates) is reached by its accessor.
         name = (
-            relation.get_accessor_name() if relation.auto_created and not relation.concrete else relation.name
+            relation.get_accessor_name() if isinstance(relation, models.ForeignObjectRel) else relation.name
         )
         relations[name] = relation
     return relations
 
 
-def _prefetch_related_problems(key: str, model: type[models.Model], lookups: Any) -> list[str]:
+def _prefetch_related_problems(key: str, model: type[models.Model], lookups: object) -> list[str]:
     """Check each ``prefetch_related`` lookup without running a query: every ``__``-separated
     part must name a relation of the model reached so far (``prefetch_related`` itself only
     notices a wrong name when it has rows to prefetch for, in the middle of rendering).
@@ -129,10 +150,14 @@ def _prefetch_related_problems(key: str, model: type[models.Model], lookups: Any
                     f"relation {part!r}"
                 )
                 break
-            current = relation.related_model
+            related = relation.related_model
+            # Django resolves lazy references ("self", "app.Model") when the apps are loaded;
+            # django-stubs keeps the string in the type.
+            assert not isinstance(related, str)
+            current = related
     return problems
 
 
-def hinted_model(hint: Mapping[str, Any]) -> type[models.Model]:
+def hinted_model(hint: ContextHint) -> type[models.Model]:
     """The model class a (valid) hint names."""
     return apps.get_model(hint["app_name"], hint["model_name"])

@@ -17,15 +17,17 @@ for a row that does not exist). The stored ``Event.context`` is never modified.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationError
 from django.db import DEFAULT_DB_ALIAS, models
+from django.db.models.fields.related import RelatedField
 
 from entity_event.chunks import in_chunks
-from entity_event.context_hints import hinted_model
+from entity_event.context_hints import ContextHint, ContextHints, hinted_model
+from entity_event.validation import JSONValue
 
 #: Marks a hinted value that cannot be a primary key of the model (it loads as ``None``).
 _NOT_A_PK = object()
@@ -36,13 +38,13 @@ class _ModelBatch:
     """What to fetch of one hinted model for the whole batch, and what was fetched."""
 
     model: type[models.Model]
-    pks: set[Any] = field(default_factory=set)
+    pks: set[Hashable] = field(default_factory=set)
     select_related: set[str] = field(default_factory=set)
     prefetch_related: set[str] = field(default_factory=set)
     owners: set[str] = field(default_factory=set)
-    rows: dict[Any, models.Model] = field(default_factory=dict)
+    rows: dict[Hashable, models.Model] = field(default_factory=dict)
 
-    def normalize(self, value: Any) -> Any:
+    def normalize(self, value: JSONValue) -> Hashable:
         """The value as the model's primary key type (``"7"`` -> 7, a UUID string -> ``UUID``),
         or ``_NOT_A_PK`` when it cannot be one.
 
@@ -56,7 +58,7 @@ class _ModelBatch:
             return _NOT_A_PK
         key_field = _key_field(self.model)
         try:
-            key = key_field.to_python(value)
+            key: Hashable = key_field.to_python(value)
             if isinstance(value, numbers.Number) and not isinstance(value, int) and key != value:
                 return _NOT_A_PK
             # An integer field's validators hold the database's range for it.
@@ -66,16 +68,16 @@ class _ModelBatch:
         return key
 
 
-def _key_field(model: type[models.Model]) -> models.Field:
+def _key_field(model: type[models.Model]) -> models.Field[Any, Any]:
     """The field that holds the model's key values: its primary key, or for a multi-table
     inheritance child (whose primary key is a one-to-one link) the parent's key field."""
     key_field = model._meta.pk
-    while key_field.remote_field is not None:
+    while isinstance(key_field, RelatedField):
         key_field = key_field.target_field
     return key_field
 
 
-def _walk(value: Any, hints: Mapping[str, Any], visit: Callable[[str, Any], Any]) -> Any:
+def _walk(value: JSONValue, hints: ContextHints, visit: Callable[[str, JSONValue], object]) -> JSONValue:
     """Return a copy of ``value`` where the value of every hinted key, at any depth, is replaced
     by ``visit(key, value)``. Dicts and lists are copied; other values are shared."""
     if isinstance(value, dict):
@@ -99,14 +101,14 @@ class ContextLoader:
         self.using = using
         self._batches: dict[type[models.Model], _ModelBatch] = {}
 
-    def _batch(self, hint: Mapping[str, Any]) -> _ModelBatch:
+    def _batch(self, hint: ContextHint) -> _ModelBatch:
         model = hinted_model(hint)
         batch = self._batches.get(model)
         if batch is None:
             batch = self._batches[model] = _ModelBatch(model)
         return batch
 
-    def add(self, context: Any, hints: Mapping[str, Any], owner: str = "") -> None:
+    def add(self, context: JSONValue, hints: ContextHints, owner: str = "") -> None:
         """Record the primary keys that ``context`` holds under the hinted keys, and the hints'
         ``select_related`` / ``prefetch_related`` (unioned per model). ``owner`` names where the
         hints come from (a context renderer), for the error ``load`` may raise."""
@@ -117,7 +119,7 @@ class ContextLoader:
             batch.select_related.update(hint.get("select_related", []))
             batch.prefetch_related.update(hint.get("prefetch_related", []))
 
-        def collect(key: str, value: Any) -> None:
+        def collect(key: str, value: JSONValue) -> None:
             batch = self._batch(hints[key])
             for item in value if isinstance(value, list) else [value]:
                 pk = batch.normalize(item)
@@ -154,11 +156,11 @@ class ContextLoader:
                     f"loading {batch.model._meta.label}{owners} failed: {type(error).__name__}: {error}"
                 ) from error
 
-    def loaded_context(self, context: Any, hints: Mapping[str, Any]) -> Any:
+    def loaded_context(self, context: JSONValue, hints: ContextHints) -> JSONValue:
         """A copy of ``context`` with the hinted primary keys replaced by the loaded rows
         (``None`` where no row has that key; a list of keys becomes a list of rows)."""
 
-        def substitute(key: str, value: Any) -> Any:
+        def substitute(key: str, value: JSONValue) -> models.Model | list[models.Model | None] | None:
             batch = self._batch(hints[key])
             if isinstance(value, list):
                 return [batch.rows.get(batch.normalize(item)) for item in value]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import math
-from typing import Any
+from typing import NoReturn
 
 from django.db import models
 from django.db.models.fields.files import FieldFile
 
+from entity_event.validation import JSONValue
 
-def _reject_constant(name: str) -> Any:
+
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
@@ -45,16 +47,16 @@ class DefaultContextSerializer:
     ``serialize_value`` or ``serialize_model`` to change one case.
     """
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: JSONValue) -> None:
         self.context = context
         self._in_progress: set[int] = set()
 
     @property
-    def data(self) -> Any:
+    def data(self) -> JSONValue:
         """The serialised context."""
         return self.serialize_value(self.context)
 
-    def serialize_value(self, value: Any) -> Any:
+    def serialize_value(self, value: object) -> JSONValue:
         """Serialise any value of a context: dispatch on its type (see the class)."""
         if isinstance(value, models.Model):
             return self.serialize_model(value)
@@ -66,7 +68,7 @@ class DefaultContextSerializer:
             return self.serialize_string(value)
         return value
 
-    def serialize_string(self, value: str) -> Any:
+    def serialize_string(self, value: str) -> JSONValue:
         """Decode a string that holds a JSON object or array; keep any other string."""
         if value.lstrip()[:1] in ("{", "["):
             try:
@@ -77,14 +79,14 @@ class DefaultContextSerializer:
                 return value
         return value
 
-    def serialize_model(self, instance: models.Model) -> Any:
+    def serialize_model(self, instance: models.Model) -> JSONValue:
         """A model row as a dict of its concrete fields and its loaded relations."""
         if id(instance) in self._in_progress:
             return instance.pk
         self._in_progress.add(id(instance))
         try:
             deferred = instance.get_deferred_fields()
-            data: dict[str, Any] = {
+            data: dict[str, JSONValue] = {
                 field.name: self.serialize_field_value(field.value_from_object(instance))
                 for field in instance._meta.concrete_fields
                 if field.attname not in deferred
@@ -97,7 +99,7 @@ class DefaultContextSerializer:
         finally:
             self._in_progress.discard(id(instance))
 
-    def serialize_field_value(self, value: Any) -> Any:
+    def serialize_field_value(self, value: object) -> JSONValue:
         """A model field's value: a file's name for a file field, base64 text for binary data,
         anything else unchanged."""
         if isinstance(value, FieldFile):

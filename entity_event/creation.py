@@ -12,8 +12,9 @@ from __future__ import annotations
 import uuid as uuid_module
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -21,8 +22,10 @@ from entity.models import Entity
 
 from entity_event.chunks import in_chunks
 from entity_event.models import Event, EventActor, Source
+from entity_event.models.events import UUID_MAX_LENGTH
 from entity_event.querysets import EventArguments
 from entity_event.validation import (
+    JSONObject,
     check_context,
     check_flag,
     check_iterable,
@@ -32,7 +35,18 @@ from entity_event.validation import (
 )
 
 #: The keys an item of ``create_events`` may have: the keyword arguments of ``create_event``.
-ARGUMENT_NAMES = EventArguments.__required_keys__ | EventArguments.__optional_keys__
+ARGUMENT_NAMES = frozenset(EventArguments.__annotations__)
+
+
+class _EventFields(TypedDict, total=False):
+    """The keyword arguments of the ``Event`` that one item of ``create_events`` builds."""
+
+    source: Source
+    source_id: int
+    context: JSONObject
+    uuid: str
+    time: datetime
+    time_expires: datetime
 
 
 @dataclass
@@ -68,41 +82,31 @@ def create_events(
     return [None if item.duplicate else item.event for item in pending]
 
 
-def _prepare(model: type[Event], position: int, kwargs: Mapping[str, Any]) -> _PendingEvent:
-    """Validate one event's arguments and build its unsaved ``Event``."""
+def _prepare(model: type[Event], position: int, kwargs: object) -> _PendingEvent:
+    """Validate one event's arguments (whatever the caller passed: they are checked here) and
+    build its unsaved ``Event``."""
     where = f"create_events[{position}]"
     if not isinstance(kwargs, Mapping):
         raise TypeError(f"{where}: expected a dict of create_event arguments, got {type(kwargs).__name__}")
-    unknown = sorted(set(kwargs) - ARGUMENT_NAMES)
+    arguments: Mapping[str, object] = kwargs
+    unknown = sorted(set(arguments) - ARGUMENT_NAMES)
     if unknown:
         raise TypeError(f"{where}: unexpected argument(s) {', '.join(unknown)}")
-    if kwargs.get("source") is None:
+    if arguments.get("source") is None:
         raise TypeError(f"{where}: the source argument is required")
 
-    source = kwargs["source"]
+    source = arguments["source"]
     source_id = model_pk(source, Source, f"{where}: source")
-    context = kwargs.get("context")
-    context = {} if context is None else check_context(context, f"{where}: context")
-    event_uuid = kwargs.get("uuid")
-    if event_uuid is None:
-        event_uuid = uuid_module.uuid4().hex
-    else:
-        max_length = model._meta.get_field("uuid").max_length
-        event_uuid = check_uuid(event_uuid, f"{where}: uuid", max_length)
-
-    fields: dict[str, Any] = {"context": context, "uuid": event_uuid}
-    for name in ("time", "time_expires"):
-        if check_time(kwargs.get(name), f"{where}: {name}") is not None:
-            fields[name] = kwargs[name]
+    fields = _event_fields(arguments, where)
     if isinstance(source, Source):
         fields["source"] = source
     else:
         fields["source_id"] = source_id
 
-    actors = kwargs.get("actors")
+    actors = arguments.get("actors")
     actors = [] if actors is None else check_iterable(actors, f"{where}: actors", "Entity objects or ids")
     actor_ids = list(dict.fromkeys(model_pk(actor, Entity, f"{where}: actors") for actor in actors))
-    ignore_duplicates = check_flag(kwargs.get("ignore_duplicates", False), f"{where}: ignore_duplicates")
+    ignore_duplicates = check_flag(arguments.get("ignore_duplicates", False), f"{where}: ignore_duplicates")
 
     return _PendingEvent(
         event=model(**fields),
@@ -110,6 +114,28 @@ def _prepare(model: type[Event], position: int, kwargs: Mapping[str, Any]) -> _P
         ignore_duplicates=ignore_duplicates,
         source_id_to_check=None if isinstance(source, Source) else source_id,
     )
+
+
+def _event_fields(arguments: Mapping[str, object], where: str) -> _EventFields:
+    """The checked context, uuid (generated when not given) and times of one event; the times
+    only when given, so that the model's defaults apply otherwise."""
+    context = arguments.get("context")
+    event_uuid = arguments.get("uuid")
+    fields: _EventFields = {
+        "context": {} if context is None else check_context(context, f"{where}: context"),
+        "uuid": (
+            uuid_module.uuid4().hex
+            if event_uuid is None
+            else check_uuid(event_uuid, f"{where}: uuid", UUID_MAX_LENGTH)
+        ),
+    }
+    time = check_time(arguments.get("time"), f"{where}: time")
+    if time is not None:
+        fields["time"] = time
+    time_expires = check_time(arguments.get("time_expires"), f"{where}: time_expires")
+    if time_expires is not None:
+        fields["time_expires"] = time_expires
+    return fields
 
 
 def _existing(queryset: QuerySet[Any], field: str, wanted: list[Any], using: str) -> set[Any]:
@@ -123,7 +149,7 @@ def _existing(queryset: QuerySet[Any], field: str, wanted: list[Any], using: str
 
 def _check_sources_exist(pending: list[_PendingEvent], using: str) -> None:
     """Sources given as ids must exist: one query for the whole batch, none for instances."""
-    wanted = sorted({item.source_id_to_check for item in pending} - {None})
+    wanted = sorted({item.source_id_to_check for item in pending if item.source_id_to_check is not None})
     missing = set(wanted) - _existing(Source.objects.using(using), "pk", wanted, using)
     if missing:
         raise ValueError(f"source: no Source with id(s) {sorted(missing)}")

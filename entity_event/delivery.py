@@ -33,7 +33,7 @@ from typing import Any
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from entity.models import Entity
 
@@ -178,7 +178,7 @@ def record_outcome(
     report.sent = len(sent)
 
 
-def queue_again(deliveries: Any) -> int:
+def queue_again(deliveries: QuerySet[Delivery]) -> int:
     """Make failed deliveries (a queryset) pending and due now, with their attempts reset; return
     how many. The admin's "Queue again" action."""
     return deliveries.filter(status=Delivery.Status.FAILED).update(

@@ -7,8 +7,8 @@ By default an entity follows itself and its super-entities. A ``Medium`` subclas
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TypeAlias
 
 from django.db import models
 from django.db.models import Q
@@ -17,14 +17,21 @@ from entity.models import Entity, EntityRelationship
 from entity_event.models import Medium, Subscription
 from entity_event.validation import model_pk
 
+#: What ``followed_by`` and ``followers_of`` take: an ``Entity``, an ``Entity`` queryset, or an
+#: iterable of entities or ids (an id alone is accepted too).
+Entities: TypeAlias = Entity | int | Iterable[Entity | int]
 
-def entity_id_of(value: Any, argument: str) -> int:
+#: A subquery of entity ids (``values("pk")``) or a list of them: something usable in ``pk__in``.
+EntityIds: TypeAlias = models.QuerySet[Entity, Mapping[str, object]] | list[int]
+
+
+def entity_id_of(value: object, argument: str) -> int:
     """The id of a saved ``Entity`` or an integer id; anything else is a ``TypeError``, an unsaved
     entity or an id beyond 64 bits a ``ValueError`` (SQLite raised ``OverflowError`` on those)."""
     return model_pk(value, Entity, argument)
 
 
-def entity_ids(entities: Any, argument: str = "entities") -> models.QuerySet[Any] | list[int]:
+def entity_ids(entities: Entities, argument: str = "entities") -> EntityIds:
     """Something usable in ``pk__in``: an ``Entity``, an ``Entity`` queryset, or an iterable of
     entities or ids. A queryset stays a subquery (no query is run here)."""
     if isinstance(entities, models.QuerySet):
@@ -40,14 +47,14 @@ def entity_ids(entities: Any, argument: str = "entities") -> models.QuerySet[Any
     return [entity_id_of(entity, argument) for entity in entities]
 
 
-def default_followed_by(entities: Any) -> models.QuerySet[Entity]:
+def default_followed_by(entities: Entities) -> models.QuerySet[Entity]:
     """The entities followed by ``entities``: themselves and their super-entities."""
     ids = entity_ids(entities)
     supers = EntityRelationship.objects.filter(sub_entity__in=ids).values("super_entity")
     return Entity.objects.filter(Q(pk__in=ids) | Q(pk__in=supers))
 
 
-def default_followers_of(entities: Any) -> models.QuerySet[Entity]:
+def default_followers_of(entities: Entities) -> models.QuerySet[Entity]:
     """The entities that follow ``entities``: themselves and their sub-entities."""
     ids = entity_ids(entities)
     subs = EntityRelationship.objects.filter(super_entity__in=ids).values("sub_entity")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid as uuid_module
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -21,11 +21,17 @@ from django.utils import timezone
 
 from entity_event.models import AdminEvent, Event
 from entity_event.timestamps import never_expires
-from entity_event.validation import check_context, check_time
+from entity_event.validation import JSONObject, JSONValue, check_context, check_time
 
 #: Events created through ``AdminEventForm`` get a ``uuid`` starting with this prefix; the
 #: ``AdminEvent`` changelist shows the events whose ``uuid`` has it.
 ADMIN_EVENT_UUID_PREFIX = "admin-"
+
+if TYPE_CHECKING:
+    # django-stubs makes ModelForm generic; Django's class cannot be subscripted at run time.
+    _AdminEventModelForm = forms.ModelForm[AdminEvent]
+else:
+    _AdminEventModelForm = forms.ModelForm
 
 
 def new_admin_event_uuid() -> str:
@@ -57,8 +63,8 @@ class JSONTextField(forms.JSONField):
     escaped instead (``"\\ud800"``), so that the form can say what is wrong with it.
     """
 
-    def prepare_value(self, value: Any) -> Any:
-        text = super().prepare_value(value)
+    def prepare_value(self, value: JSONValue) -> str:
+        text: str = super().prepare_value(value)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
@@ -66,7 +72,7 @@ class JSONTextField(forms.JSONField):
         return text
 
 
-class AdminEventForm(forms.ModelForm):
+class AdminEventForm(_AdminEventModelForm):
     """Create (or edit) an event by hand: a source, a text and an optional expiry in UTC."""
 
     text = forms.CharField(
@@ -102,7 +108,8 @@ class AdminEventForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         """Combine the expiry date and time into ``time_expires``: both or neither must be given.
         The context and the expiry are checked as ``create_event`` checks them (same messages)."""
-        cleaned_data = super().clean()
+        super().clean()
+        cleaned_data = self.cleaned_data  # what ModelForm.clean returns (its stubs allow None)
         if "text" in cleaned_data:
             try:
                 check_context(self._context_with(cleaned_data["text"]), "context")
@@ -133,7 +140,7 @@ class AdminEventForm(forms.ModelForm):
                     cleaned_data["time_expires"] = _utc_to_stored(expires)
         return cleaned_data
 
-    def _context_with(self, text: str) -> dict[str, Any]:
+    def _context_with(self, text: str) -> JSONObject:
         """The event's context with ``text`` in it (a stored context that is not a dict is replaced)."""
         stored = self.instance.context if isinstance(self.instance.context, dict) else {}
         return {**stored, "text": text}

@@ -36,12 +36,12 @@ def preview_renderer(renderer: ContextRenderer, limit: int = 5) -> list[Renderer
     ``additional_context`` is merged. An error (invalid hints, a template that raises) is
     reported in the preview instead of raised.
     """
-    events = Event.objects.select_related("source")
+    latest = Event.objects.select_related("source")
     if renderer.source_id is not None:
-        events = events.filter(source_id=renderer.source_id)
+        latest = latest.filter(source_id=renderer.source_id)
     else:
-        events = events.filter(source__group_id=renderer.source_group_id)
-    events = list(events.order_by("-time", "-id")[:limit])
+        latest = latest.filter(source__group_id=renderer.source_group_id)
+    events = list(latest.order_by("-time", "-id")[:limit])
 
     problems = context_hints_problems(renderer.context_hints)
     if problems:

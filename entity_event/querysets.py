@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Required, TypedDict
+from typing import TYPE_CHECKING, Literal, Required, Self, TypedDict, overload
 from uuid import UUID
 
 from django.db import models
 from entity.models import Entity
+
+from entity_event.validation import JSONObject
 
 if TYPE_CHECKING:
     from entity_event.models import Event, Medium, Source, Subscription  # noqa: F401 (base classes)
@@ -20,7 +22,7 @@ class EventArguments(TypedDict, total=False):
     """The arguments of one event of ``create_events``: those of ``create_event``."""
 
     source: Required[Source | int]
-    context: dict[str, Any] | None
+    context: JSONObject | None
     uuid: str | UUID | None
     time: datetime | None
     time_expires: datetime | None
@@ -41,7 +43,7 @@ class EventQuerySet(models.QuerySet["Event"]):
 
         mark_seen(self, medium)
 
-    def cache_related(self) -> EventQuerySet:
+    def cache_related(self) -> Self:
         """Load each event's source and source group in the same query, and its actors' entities
         in two more queries for the whole queryset."""
         return self.select_related("source__group").prefetch_related("eventactor_set__entity")
@@ -61,18 +63,49 @@ class EventQuerySet(models.QuerySet["Event"]):
         return load_contexts_and_renderers(self, medium)
 
 
-class EventManager(models.Manager["Event"]):
-    """Creates events with their actors; the query methods come from ``EventQuerySet``."""
+#: The manager's base: Django copies the queryset's methods onto it, so that
+#: ``Event.objects.mark_seen(medium)``, ``Event.objects.cache_related()`` and the chaining of
+#: ``Event.objects.filter(...)`` return what ``EventQuerySet`` returns, and django-stubs types them.
+_EventManagerFromQuerySet = models.Manager.from_queryset(EventQuerySet)
 
-    def get_queryset(self) -> EventQuerySet:
-        """An ``EventQuerySet`` of every event."""
-        return EventQuerySet(self.model, using=self._db)
+
+class EventManager(_EventManagerFromQuerySet["Event"]):
+    """Creates events with their actors; the query methods (``mark_seen``, ``cache_related``,
+    ``load_contexts_and_renderers``, ``filter``...) are ``EventQuerySet``'s."""
+
+    # Without ignore_duplicates the event is always returned (a duplicate raises); with it, the
+    # result is None for a duplicate.
+    @overload
+    def create_event(
+        self,
+        *,
+        source: Source | int,
+        context: JSONObject | None = None,
+        uuid: str | UUID | None = None,
+        time: datetime | None = None,
+        time_expires: datetime | None = None,
+        actors: Iterable[Entity | int] | None = None,
+        ignore_duplicates: Literal[False] = False,
+    ) -> Event: ...
+
+    @overload
+    def create_event(
+        self,
+        *,
+        source: Source | int,
+        context: JSONObject | None = None,
+        uuid: str | UUID | None = None,
+        time: datetime | None = None,
+        time_expires: datetime | None = None,
+        actors: Iterable[Entity | int] | None = None,
+        ignore_duplicates: bool,
+    ) -> Event | None: ...
 
     def create_event(
         self,
         *,
         source: Source | int,
-        context: dict[str, Any] | None = None,
+        context: JSONObject | None = None,
         uuid: str | UUID | None = None,
         time: datetime | None = None,
         time_expires: datetime | None = None,
@@ -108,24 +141,10 @@ class EventManager(models.Manager["Event"]):
 
         return create_events(self.model, self.db, kwargs_list)
 
-    # The queryset's methods, on the manager too (Event.objects.mark_seen(medium) and so on).
-
-    def mark_seen(self, medium: Medium) -> None:
-        """``EventQuerySet.mark_seen`` on every event."""
-        self.get_queryset().mark_seen(medium)
-
-    def cache_related(self) -> EventQuerySet:
-        """``EventQuerySet.cache_related`` on every event."""
-        return self.get_queryset().cache_related()
-
-    def load_contexts_and_renderers(self, medium: Medium) -> list[Event]:
-        """``EventQuerySet.load_contexts_and_renderers`` on every event."""
-        return self.get_queryset().load_contexts_and_renderers(medium)
-
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):
     """Chainable queries on subscriptions."""
 
-    def cache_related(self) -> SubscriptionQuerySet:
+    def cache_related(self) -> Self:
         """Load each subscription's medium, source, entity and sub-entity kind in the same query."""
         return self.select_related("medium", "source", "entity", "sub_entity_kind")

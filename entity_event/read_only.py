@@ -61,8 +61,17 @@ class _ReadsOnly:
         self.refused: set[str] = set()
         self.failed: set[str] = set()
 
-    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        connection = context["connection"]
+    def __call__(
+        self,
+        execute: Callable[[str, object, bool, dict[str, Any]], object],
+        sql: str,
+        params: object,
+        many: bool,
+        context: dict[str, Any],
+    ) -> object:
+        """Django's execute wrapper protocol; ``context`` holds the ``connection`` and ``cursor``.
+        The parameters go to the driver untouched."""
+        connection: BaseDatabaseWrapper = context["connection"]
         if many or not _ALLOWED.match(sql) or _ROW_LOCK.search(sql):
             self.refused.add(connection.alias)
             raise RenderingWriteError(
@@ -86,7 +95,8 @@ class _ReadsOnly:
             and not self.marked_at_entry.get(alias, True)
         ):
             connection.needs_rollback = False
-            connection.rollback_exc = None
+            # Set by BaseDatabaseWrapper.__init__, but missing from django-stubs' declaration.
+            connection.rollback_exc = None  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -131,7 +141,9 @@ class ReadOnlyDatabase:
         """After ``error`` was raised inside the scope: if it came from the database (through
         Django, or straight from the driver), begin the scope again on PostgreSQL, where the error
         aborted the transaction and every later statement would fail."""
-        database_errors = (DatabaseError, self.connection.Database.Error)
+        # ``Database`` (the DB-API module) is declared by each backend's wrapper, not by the base
+        # class that django-stubs types ``connections[alias]`` as.
+        database_errors = (DatabaseError, self.connection.Database.Error)  # type: ignore[attr-defined]
         if self.connection.vendor == "postgresql" and isinstance(error, database_errors):
             self._end()
             self._begin()

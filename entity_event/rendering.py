@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, Q
 from django.template import Context, Template
 from django.template.loader import get_template, render_to_string
+from entity.models import Entity
 
 from entity_event.conf import (
     DEFAULT_RENDERING_STYLE_SETTING,
@@ -26,7 +27,7 @@ from entity_event.conf import (
     default_rendering_style_name,
     max_rendered_length,
 )
-from entity_event.context_hints import context_hints_problems
+from entity_event.context_hints import ContextHints, context_hints_problems
 from entity_event.context_loader import ContextLoader
 from entity_event.exceptions import (
     ContextNotLoadedError,
@@ -35,9 +36,13 @@ from entity_event.exceptions import (
 )
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
 from entity_event.read_only import ReadOnlyDatabase, statements_refused
-from entity_event.validation import check_saved
+from entity_event.validation import JSONObject, JSONValue, check_saved
 
 logger = logging.getLogger(__name__)
+
+#: What the templates of a context renderer see: the loaded context (hinted keys hold model
+#: rows), the medium's ``additional_context`` and ``observing_entity``.
+TemplateContext: TypeAlias = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class LoadedRendering:
     rows; ``renderer`` is the chosen context renderer, or ``None`` when none matches the event.
     """
 
-    context: Any
+    context: JSONValue
     renderer: ContextRenderer | None
 
 
@@ -99,11 +104,12 @@ def renderers_by_source(
     return {source_id: renderer for source_id, (_, renderer) in ranked.items()}
 
 
-def _hints_of(renderer: ContextRenderer) -> Mapping[str, Any]:
+def _hints_of(renderer: ContextRenderer) -> ContextHints:
     problems = context_hints_problems(renderer.context_hints)
     if problems:
         raise ImproperlyConfigured(f"context renderer {renderer.name!r}: {'; '.join(problems)}")
-    return renderer.context_hints
+    hints: ContextHints = renderer.context_hints  # valid: no problems
+    return hints
 
 
 def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list[Event]:
@@ -145,7 +151,7 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
 def loaded_rendering(event: Event, medium: Medium) -> LoadedRendering:
     """The context and renderer loaded for ``event`` on ``medium``, or ``ContextNotLoadedError``."""
     check_saved(medium, Medium, "medium")
-    loaded = event.__dict__.get("loaded_renderings", {}).get(medium.pk)
+    loaded: LoadedRendering | None = event.__dict__.get("loaded_renderings", {}).get(medium.pk)
     if loaded is None:
         raise ContextNotLoadedError(
             f"the context of {event} was not loaded for the medium {medium.name!r}: call "
@@ -154,7 +160,7 @@ def loaded_rendering(event: Event, medium: Medium) -> LoadedRendering:
     return loaded
 
 
-def additional_context_of(medium: Medium) -> dict[str, Any]:
+def additional_context_of(medium: Medium) -> JSONObject:
     """The medium's ``additional_context``, or ``TypeError`` when it is not a dict."""
     additional = medium.additional_context or {}
     if not isinstance(additional, dict):
@@ -164,13 +170,13 @@ def additional_context_of(medium: Medium) -> dict[str, Any]:
     return additional
 
 
-def merged_context(event: Event, medium: Medium) -> dict[str, Any]:
+def merged_context(event: Event, medium: Medium) -> JSONObject:
     """The event's loaded context with the medium's ``additional_context`` merged over it."""
     loaded = loaded_rendering(event, medium)
     return {**stored_dict(loaded.context, event), **additional_context_of(medium)}
 
 
-def stored_dict(context: Any, event: Event) -> dict[str, Any]:
+def stored_dict(context: JSONValue, event: Event) -> JSONObject:
     """``context`` when it is a dict; a ``TypeError`` naming the event otherwise.
 
     ``create_event`` and the admin only store dicts, but a row written around them (raw SQL,
@@ -182,7 +188,7 @@ def stored_dict(context: Any, event: Event) -> dict[str, Any]:
     return context
 
 
-def template_context(event: Event, medium: Medium, observing_entity: Any = None) -> dict[str, Any]:
+def template_context(event: Event, medium: Medium, observing_entity: Entity | None = None) -> TemplateContext:
     """What the templates see: ``merged_context`` and ``observing_entity`` (``None`` if not given)."""
     return {**merged_context(event, medium), "observing_entity": observing_entity}
 
@@ -199,7 +205,7 @@ class TemplateRenderer:
             template = self._compiled[source] = Template(source)
         return template
 
-    def render(self, path: str, inline: str, context: dict[str, Any], autoescape: bool) -> str:
+    def render(self, path: str, inline: str, context: TemplateContext, autoescape: bool) -> str:
         """Render the template at ``path``, else the ``inline`` one, else return ``""``.
 
         ``autoescape`` is false for text output: a Django template then renders without HTML
@@ -217,7 +223,7 @@ class TemplateRenderer:
             )
         return output
 
-    def _render(self, path: str, inline: str, context: dict[str, Any], autoescape: bool) -> str:
+    def _render(self, path: str, inline: str, context: TemplateContext, autoescape: bool) -> str:
         if path:
             if autoescape:
                 return render_to_string(path, context).strip()
@@ -230,7 +236,9 @@ class TemplateRenderer:
             return self._inline(inline).render(Context(context, autoescape=autoescape)).strip()
         return ""
 
-    def render_event(self, event: Event, medium: Medium, observing_entity: Any = None) -> tuple[str, str]:
+    def render_event(
+        self, event: Event, medium: Medium, observing_entity: Entity | None = None
+    ) -> tuple[str, str]:
         """Render a loaded event on ``medium`` as ``(text, html)``."""
         renderer = loaded_rendering(event, medium).renderer
         if renderer is None:
@@ -240,14 +248,14 @@ class TemplateRenderer:
             )
         return self.render_templates(renderer, template_context(event, medium, observing_entity))
 
-    def render_templates(self, renderer: ContextRenderer, context: dict[str, Any]) -> tuple[str, str]:
+    def render_templates(self, renderer: ContextRenderer, context: TemplateContext) -> tuple[str, str]:
         """Render a context renderer's text and HTML templates with ``context``."""
         text = self.render(renderer.text_template_path, renderer.text_template, context, autoescape=False)
         html = self.render(renderer.html_template_path, renderer.html_template, context, autoescape=True)
         return text, html
 
 
-def render_event(event: Event, medium: Medium, observing_entity: Any = None) -> tuple[str, str]:
+def render_event(event: Event, medium: Medium, observing_entity: Entity | None = None) -> tuple[str, str]:
     """``Event.render``: render one loaded event in its own read-only scope; errors propagate."""
     with ReadOnlyDatabase(event._state.db or medium._state.db or DEFAULT_DB_ALIAS):
         return TemplateRenderer().render_event(event, medium, observing_entity)
@@ -259,7 +267,7 @@ def _describe(event: Event) -> str:
 
 
 def render_events(
-    events: Iterable[Event], medium: Medium, observing_entity: Any = None
+    events: Iterable[Event], medium: Medium, observing_entity: Entity | None = None
 ) -> dict[Event, tuple[str, str]]:
     """Load and render a batch of events on ``medium``: ``{event: (text, html)}``.
 
@@ -274,20 +282,21 @@ def render_events(
     events = list(events)
     if not events:
         return {}
-    loaded = []
+    loaded: list[tuple[Event, ContextRenderer]] = []
     for event in load_contexts_and_renderers(events, medium):
-        if event.loaded_renderings[medium.pk].renderer is None:
+        renderer = event.loaded_renderings[medium.pk].renderer
+        if renderer is None:
             logger.debug(
                 "no context renderer for %s on the medium %r: not rendered", _describe(event), medium.name
             )
         else:
-            loaded.append(event)
+            loaded.append((event, renderer))
     if not loaded:
         return {}
     templates = TemplateRenderer()
     rendered = {}
     with ReadOnlyDatabase(_database_of(events, medium)) as read_only:
-        for event in loaded:
+        for event, renderer in loaded:
             try:
                 rendered[event] = templates.render_event(event, medium, observing_entity)
             except Exception as error:
@@ -295,14 +304,14 @@ def render_events(
                     "rendering %s on the medium %r with the context renderer %r failed: left out",
                     _describe(event),
                     medium.name,
-                    event.loaded_renderings[medium.pk].renderer.name,
+                    renderer.name,
                     exc_info=True,
                 )
                 read_only.recover_after(error)
     return rendered
 
 
-def _database_of(events: list[Any], medium: Medium) -> str:
+def _database_of(events: list[Event], medium: Medium) -> str:
     """The database the events were read from (the medium's, for unsaved or foreign objects)."""
     first = events[0]
     return getattr(getattr(first, "_state", None), "db", None) or medium._state.db or DEFAULT_DB_ALIAS

@@ -10,7 +10,8 @@ subscription (docs/performance.rst). ``events_targets()`` (``entity_event.target
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TypeAlias
 
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -22,6 +23,9 @@ from entity_event.event_filters import EventFilters
 from entity_event.following import entity_id_of, entity_ids, subset_subscriptions, uses_default_following
 from entity_event.models import Event, EventActor, EventSeen, Medium, Subscription, Unsubscription
 from entity_event.querysets import EventQuerySet
+
+#: A subquery of event ids (``values("event_id")`` of ``EventActor`` rows), for ``pk__in``.
+EventIds: TypeAlias = models.QuerySet[EventActor, Mapping[str, object]]
 
 
 def check_saved_medium(medium: Medium, method: str) -> None:
@@ -50,7 +54,7 @@ def filtered_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
     return events
 
 
-def active_actor_rows() -> models.QuerySet:
+def active_actor_rows() -> models.QuerySet[EventActor]:
     """The ``EventActor`` rows of active entities: the only actors an only-following
     subscription follows. An inactive entity (a deactivated user, say) neither receives events nor
     makes its events reach its followers, whatever the following rule, so that ``events()``,
@@ -58,7 +62,7 @@ def active_actor_rows() -> models.QuerySet:
     return EventActor.objects.filter(entity__is_active=True)
 
 
-def _following_subscriptions(medium: Medium) -> models.QuerySet:
+def _following_subscriptions(medium: Medium) -> models.QuerySet[Subscription]:
     """The only-following subscriptions of the medium that can reach anyone: a group one, or an
     individual one whose entity is active."""
     return Subscription.objects.filter(medium_id=medium.pk, only_following=True).filter(
@@ -66,7 +70,7 @@ def _following_subscriptions(medium: Medium) -> models.QuerySet:
     )
 
 
-def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
+def _followed_actor_event_ids(medium: Medium) -> list[EventIds]:
     """Uncorrelated subqueries of event ids having an actor followed (default rule) by a subscribed
     entity of an only-following subscription of the event's source on ``medium``.
 
@@ -98,7 +102,7 @@ def _followed_actor_event_ids(medium: Medium) -> list[models.QuerySet]:
     ]
 
 
-def _group_member_event_ids(medium: Medium) -> models.QuerySet[Any]:
+def _group_member_event_ids(medium: Medium) -> EventIds:
     """The ids of the events one of whose actors is an active sub-entity of kind K of an entity G
     with an only-following group subscription (G, K) of the event's source on ``medium``.
 

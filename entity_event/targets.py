@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import models, transaction
 from entity.models import Entity, EntityKind, EntityRelationship
@@ -30,12 +30,30 @@ from entity_event.chunks import in_chunks
 from entity_event.claims import claim, fetch, mark_ids_seen
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
-from entity_event.models import Event, Medium, Subscription, Unsubscription
+from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
 from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
 from entity_event.validation import model_pk
 
 #: ``[(event, targets)]``, what ``events_targets`` returns.
 EventsTargets = list[tuple[Event, list[Entity]]]
+
+#: The ids of a batch's actors: a subquery of their ``EventActor`` rows, or a list.
+ActorIds = models.QuerySet[EventActor, Mapping[str, object]] | list[int]
+
+if TYPE_CHECKING:
+    from typing_extensions import ReadOnly
+
+    class SubscriptionRow(TypedDict):
+        """A subscription as ``routes_by_source`` reads it (a row of ``values()``). Read-only
+        items: django-stubs types the nullable ``sub_entity_kind_id`` of such rows as ``int``."""
+
+        id: ReadOnly[int]
+        source_id: ReadOnly[int]
+        entity_id: ReadOnly[int]
+        sub_entity_kind_id: ReadOnly[int | None]
+        only_following: ReadOnly[bool]
+        entity__is_active: ReadOnly[bool]
+        entity__entity_kind_id: ReadOnly[int]
 
 
 @dataclass(frozen=True)
@@ -121,7 +139,7 @@ def routes_by_source(medium: Medium, kind_id: int | None) -> dict[int, SourceRou
     }
 
 
-def group_members(subscriptions: list[dict[str, Any]]) -> dict[tuple[int, int], set[int]]:
+def group_members(subscriptions: Sequence[SubscriptionRow]) -> dict[tuple[int, int], set[int]]:
     """``{(group entity, kind): active sub-entity ids}`` for every group subscription, one query."""
     groups = {s["entity_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
     kinds = {s["sub_entity_kind_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
@@ -135,7 +153,7 @@ def group_members(subscriptions: list[dict[str, Any]]) -> dict[tuple[int, int], 
 
 
 def subscribed_ids(
-    row: dict[str, Any], members: dict[tuple[int, int], set[int]], kind_id: int | None
+    row: SubscriptionRow, members: dict[tuple[int, int], set[int]], kind_id: int | None
 ) -> set[int]:
     """The ids a subscription (a row of ``routes_by_source``) covers, of kind ``kind_id`` if given:
     its entity when active, or the active members of its kind under its entity."""
@@ -150,7 +168,7 @@ def subscribed_ids(
 
 def actors_of(
     rows: list[Event], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters, using: str
-) -> tuple[dict[int, tuple[int, ...]], models.QuerySet[Any] | list[int]]:
+) -> tuple[dict[int, tuple[int, ...]], ActorIds]:
     """The active actors of the events that only-following subscriptions may deliver, as
     ``{event id: actor ids}``, and the actor ids as a subquery or a list (for their followers).
     Tuples rather than lists or sets: once the garbage collector has seen them, tuples of ints
@@ -163,11 +181,14 @@ def actors_of(
     needing = [event.pk for event in rows if routes[event.source_id].following]
     if not needing:
         return {}, []
-    pairs: list[tuple[int, int]] = []
+    pairs: Iterable[tuple[int, int]] = []
     if filters.claims or filters.limit is not None:
         for ids in in_chunks(needing, using):
-            pairs += active_actor_rows().filter(event_id__in=ids).values_list("event_id", "entity_id")
-        actor_ids: models.QuerySet[Any] | list[int] = list({actor for _, actor in pairs})
+            pairs = [
+                *pairs,
+                *active_actor_rows().filter(event_id__in=ids).values_list("event_id", "entity_id"),
+            ]
+        actor_ids: ActorIds = list({actor for _, actor in pairs})
     else:
         # Without the seen filter: an event another process marks seen between the two
         # statements keeps its actors (the actors of extra events are simply unused).
@@ -237,17 +258,17 @@ class DefaultFollowers:
     query over the relationships of every actor of the batch (``actor_ids``: a subquery, or a
     list queried in chunks the database accepts)."""
 
-    def __init__(self, actor_ids: models.QuerySet[Any] | list[int], using: str) -> None:
+    def __init__(self, actor_ids: ActorIds, using: str) -> None:
         self.subs: dict[int, list[int]] = defaultdict(list)
         relationships = EntityRelationship.objects.using(using).values_list(
             "super_entity_id", "sub_entity_id"
         )
         if isinstance(actor_ids, models.QuerySet):
-            pieces: Iterable[Any] = [relationships.filter(super_entity_id__in=actor_ids)]
+            pieces: Iterable[Iterable[tuple[int, int]]] = [
+                relationships.filter(super_entity_id__in=actor_ids)
+            ]
         else:
-            pieces = (
-                relationships.filter(super_entity_id__in=ids) for ids in in_chunks(actor_ids, "default")
-            )
+            pieces = (relationships.filter(super_entity_id__in=ids) for ids in in_chunks(actor_ids, using))
         for piece in pieces:
             for super_id, sub_id in piece:
                 self.subs[super_id].append(sub_id)

@@ -20,7 +20,7 @@ import re
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -43,6 +43,14 @@ MAX_TIME = datetime(9999, 12, 31, tzinfo=UTC) - timedelta(microseconds=1)
 MAX_CONTEXT_DEPTH = 20
 
 ModelT = TypeVar("ModelT", bound=models.Model)
+#: The value that ``_raise_validation_error`` hands to a ``check_*`` function.
+CheckedT = TypeVar("CheckedT")
+
+#: A value of an event context: whatever ``DjangoJSONEncoder`` encodes (numbers, strings, lists,
+#: dicts, dates, UUIDs, lazy strings...), which no narrower type describes.
+JSONValue: TypeAlias = Any
+#: An event's ``context`` or a medium's ``additional_context``.
+JSONObject: TypeAlias = dict[str, JSONValue]
 
 #: A NUL character escaped in JSON text (an even number of backslashes before ``\u0000``, so that
 #: an escaped backslash followed by the text ``u0000`` does not count).
@@ -53,14 +61,17 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def model_pk(value: Any, model: type[models.Model], argument: str) -> int:
-    """The primary key of a saved ``model`` instance, or an integer id (range-checked)."""
+def model_pk(value: object, model: type[models.Model], argument: str) -> int:
+    """The primary key of a saved ``model`` instance, or an integer id (range-checked).
+
+    For the models with integer keys (``Source``, ``Entity``, ``EntityKind``)."""
     if isinstance(value, model):
-        if value.pk is None:
+        pk: int | None = value.pk
+        if pk is None:
             raise ValueError(
                 f"{argument}: the {model.__name__} {value!r} is not saved (it has no primary key)"
             )
-        return value.pk
+        return pk
     if isinstance(value, int) and not isinstance(value, bool):
         if not MIN_ID <= value <= MAX_ID:
             raise ValueError(f"{argument}: the id {value} is out of range for a database id")
@@ -71,14 +82,14 @@ def model_pk(value: Any, model: type[models.Model], argument: str) -> int:
     )
 
 
-def check_saved(value: Any, model: type[ModelT], argument: str) -> ModelT:
+def check_saved(value: object, model: type[ModelT], argument: str) -> ModelT:
     """A saved instance of ``model`` (a ``TypeError`` for anything else, unsaved ones included)."""
     if not isinstance(value, model) or value.pk is None:
         raise TypeError(f"{argument}: expected a saved {model.__name__}, got {value!r}")
     return value
 
 
-def check_limit(value: Any, argument: str) -> int:
+def check_limit(value: object, argument: str) -> int:
     """A positive count that fits a 64-bit integer (a ``LIMIT``, a batch size)."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{argument} must be a positive integer or None, got {value!r}")
@@ -87,14 +98,14 @@ def check_limit(value: Any, argument: str) -> int:
     return value
 
 
-def check_flag(value: Any, argument: str) -> bool:
+def check_flag(value: object, argument: str) -> bool:
     """``True`` or ``False``, nothing that merely looks like one (``1``, ``"no"``, ``None``)."""
     if not isinstance(value, bool):
         raise TypeError(f"{argument} must be True or False, got {value!r}")
     return value
 
 
-def check_time(value: Any, argument: str) -> datetime | None:
+def check_time(value: object, argument: str) -> datetime | None:
     """``None`` or a ``datetime`` that every supported database and Python can round-trip.
 
     An aware datetime is taken as the instant it is; a naive one in the default time zone, as
@@ -134,7 +145,7 @@ def check_text(value: str, argument: str) -> str:
     return value
 
 
-def check_uuid(value: Any, argument: str, max_length: int) -> str:
+def check_uuid(value: object, argument: str, max_length: int) -> str:
     """An event uuid: a non-empty string of at most ``max_length`` characters, or a ``UUID``
     (stored as its hex). ``None`` is for the caller to replace with a fresh one."""
     if isinstance(value, uuid_module.UUID):
@@ -146,11 +157,11 @@ def check_uuid(value: Any, argument: str, max_length: int) -> str:
     return check_text(value, argument)
 
 
-def _check_nesting_and_numbers(value: dict[Any, Any], argument: str) -> None:
+def _check_nesting_and_numbers(value: dict[object, object], argument: str) -> None:
     """Walk the context without recursion: refuse nesting deeper than ``MAX_CONTEXT_DEPTH`` (a
     context nested thousands of levels deep made ``json.dumps`` raise ``RecursionError``) and
     NaN or infinite numbers (not JSON; SQLite and PostgreSQL refused them differently)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):
@@ -165,7 +176,7 @@ def _check_nesting_and_numbers(value: dict[Any, Any], argument: str) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
-def check_context(value: Any, argument: str) -> dict[str, Any]:
+def check_context(value: object, argument: str) -> JSONObject:
     """A dict that every database stores as the same JSON and reads back whole.
 
     Refused: anything but a dict (``TypeError``); values ``DjangoJSONEncoder`` cannot encode
@@ -194,7 +205,7 @@ def check_context(value: Any, argument: str) -> dict[str, Any]:
     return value
 
 
-def check_iterable(value: Any, argument: str, items: str) -> Iterable[Any]:
+def check_iterable(value: object, argument: str, items: str) -> Iterable[object]:
     """A list, tuple, set, generator or queryset of ``items``; not a string, bytes or a mapping
     (whose keys would silently be taken for the items), nor a number or a bool."""
     if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
@@ -202,7 +213,7 @@ def check_iterable(value: Any, argument: str, items: str) -> Iterable[Any]:
     return value
 
 
-def _raise_validation_error(check: Callable[[Any, str], Any], value: Any, argument: str) -> None:
+def _raise_validation_error(check: Callable[[CheckedT, str], object], value: CheckedT, argument: str) -> None:
     """Run ``check`` and raise what it refuses as a ``ValidationError`` with the same message, so
     that forms refuse exactly what the API refuses, in the same words."""
     try:
@@ -212,27 +223,27 @@ def _raise_validation_error(check: Callable[[Any, str], Any], value: Any, argume
         raise ValidationError(str(error), code="unstorable") from error
 
 
-def validate_context(value: Any) -> None:
+def validate_context(value: object) -> None:
     """Validator of ``Event.context`` (see ``check_context``)."""
     _raise_validation_error(check_context, value, "context")
 
 
-def validate_additional_context(value: Any) -> None:
+def validate_additional_context(value: object) -> None:
     """Validator of ``Medium.additional_context`` (see ``check_context``)."""
     _raise_validation_error(check_context, value, "additional_context")
 
 
-def validate_time(value: Any) -> None:
+def validate_time(value: object) -> None:
     """Validator of ``Event.time`` (see ``check_time``)."""
     _raise_validation_error(check_time, value, "time")
 
 
-def validate_time_expires(value: Any) -> None:
+def validate_time_expires(value: object) -> None:
     """Validator of ``Event.time_expires`` (see ``check_time``)."""
     _raise_validation_error(check_time, value, "time_expires")
 
 
-def validate_uuid(value: Any) -> None:
-    """Validator of ``Event.uuid``: no NUL character or lone surrogate (its form field checks the
-    length; see ``check_uuid``)."""
+def validate_uuid(value: str) -> None:
+    """Validator of ``Event.uuid`` (a ``CharField``, whose validators receive strings): no NUL
+    character or lone surrogate (its form field checks the length; see ``check_uuid``)."""
     _raise_validation_error(check_text, value, "uuid")

@@ -43,7 +43,16 @@ LAYERS = {
         "context_loader",
         "context_serializer",
     },  # fmt: skip
-    TOP: {"admin", "admin_deletion", "forms", "checks", "apps", "management"},
+    TOP: {
+        "admin",
+        "admin_base",
+        "admin_deletion",
+        "admin_renderers",
+        "forms",
+        "checks",
+        "apps",
+        "management",
+    },
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -13,7 +13,19 @@ from entity_event.models.mediums import Medium
 from entity_event.models.sources import Source
 from entity_event.querysets import EventManager
 from entity_event.timestamps import never_expires
-from entity_event.validation import validate_context, validate_time, validate_time_expires, validate_uuid
+from entity_event.validation import (
+    JSONValue,
+    validate_context,
+    validate_time,
+    validate_time_expires,
+    validate_uuid,
+)
+
+if TYPE_CHECKING:
+    from entity_event.rendering import LoadedRendering
+
+#: The longest ``Event.uuid``, in characters (``create_event`` refuses a longer one).
+UUID_MAX_LENGTH = 512
 
 
 class Event(models.Model):
@@ -35,9 +47,13 @@ class Event(models.Model):
     time_expires = models.DateTimeField(
         default=never_expires, db_index=True, validators=[validate_time_expires]
     )
-    uuid = models.CharField(max_length=512, unique=True, validators=[validate_uuid])
+    uuid = models.CharField(max_length=UUID_MAX_LENGTH, unique=True, validators=[validate_uuid])
 
     objects = EventManager()
+
+    #: Set by ``load_contexts_and_renderers``: the context and renderer loaded for each medium
+    #: (by its primary key). Not a field: it lives on the instance only.
+    loaded_renderings: dict[int, LoadedRendering]
 
     class Meta:
         ordering = ["-time", "-id"]
@@ -58,7 +74,7 @@ class Event(models.Model):
 
         return render_event(self, medium, observing_entity)
 
-    def get_serialized_context(self, medium: Medium) -> Any:
+    def get_serialized_context(self, medium: Medium) -> JSONValue:
         """A JSON-safe version of the context this event renders with on ``medium``.
 
         It is the loaded context (hinted rows as dicts, with their loaded relations) with the

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -18,6 +18,7 @@ from entity_event.models.renderers import RenderingStyle
 from entity_event.validation import validate_additional_context
 
 if TYPE_CHECKING:
+    from entity_event.following import Entities
     from entity_event.models.events import Event
     from entity_event.models.subscriptions import Subscription
     from entity_event.querysets import EventQuerySet
@@ -64,7 +65,7 @@ class Medium(models.Model):
 
         return render_events(events, self, observing_entity)
 
-    def followed_by(self, entities: Any) -> QuerySet[Entity]:
+    def followed_by(self, entities: Entities) -> QuerySet[Entity]:
         """The entities that ``entities`` follow. By default an entity follows itself and its
         super-entities. ``entities``: an ``Entity``, an ``Entity`` queryset, or an iterable of
         entities or ids. Override it, with its inverse ``followers_of``, in a subclass to change
@@ -73,7 +74,7 @@ class Medium(models.Model):
 
         return default_followed_by(entities)
 
-    def followers_of(self, entities: Any) -> QuerySet[Entity]:
+    def followers_of(self, entities: Entities) -> QuerySet[Entity]:
         """The entities that follow ``entities``: by default themselves and their sub-entities.
         The inverse of ``followed_by``."""
         from entity_event.following import default_followers_of

@@ -122,20 +122,23 @@ class Command(BaseCommand):
 
     @staticmethod
     def _check_arguments(
-        now: datetime, expired_days: Any, older_than_days: Any, batch_size: Any, database: Any
+        now: datetime, expired_days: object, older_than_days: object, batch_size: object, database: object
     ) -> None:
-        """Raise ``CommandError`` naming the first bad option, before any query."""
-        days = {"--expired-days": expired_days, "--older-than-days": older_than_days}
+        """Raise ``CommandError`` naming the first bad option, before any query. The values are
+        whatever the caller passed: argparse converts them, ``call_command`` passes them as they
+        are."""
         if expired_days is None and older_than_days is None:
             raise CommandError(
                 "Give --expired-days N, --older-than-days N, or both: without a criterion "
                 "nothing would be deleted."
             )
-        # From the command line argparse converts the values; call_command passes keyword
-        # arguments through as they are.
-        for option, value in days.items():
-            if value is not None and type(value) is not int:
+        days: dict[str, int] = {}
+        for option, value in (("--expired-days", expired_days), ("--older-than-days", older_than_days)):
+            if value is None:
+                continue
+            if type(value) is not int:
                 raise CommandError(f"{option} must be a whole number of days, got {value!r}.")
+            days[option] = value
         if type(batch_size) is not int:
             raise CommandError(f"--batch-size must be a whole number, got {batch_size!r}.")
         if not isinstance(database, str):
@@ -143,8 +146,6 @@ class Command(BaseCommand):
         # now's UTC wall time (local without USE_TZ): the cutoff must not go below the earliest.
         max_days = (now.replace(tzinfo=None) - EARLIEST_CUTOFF).days
         for option, value in days.items():
-            if value is None:
-                continue
             if value < 0:
                 raise CommandError(f"{option} must be 0 or more, got {value}.")
             if value > max_days:
@@ -178,7 +179,7 @@ class Command(BaseCommand):
 
     def _report_dry_run(self, matching: EventQuerySet, batch_size: int) -> None:
         counts = {
-            name: model.objects.using(self.database).filter(event__in=matching).count()
+            name: model._default_manager.using(self.database).filter(event__in=matching).count()
             for name, model in DEPENDENTS.items()
         }
         events = matching.count()
@@ -236,7 +237,7 @@ class Command(BaseCommand):
                 with transaction.atomic(using=using):
                     list(batch.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
                     counts = {
-                        name: model.objects.using(using).filter(event__in=batch)._raw_delete(using)
+                        name: model._default_manager.using(using).filter(event__in=batch)._raw_delete(using)
                         for name, model in DEPENDENTS.items()
                     }
                     counts["events"] = batch._raw_delete(using)
