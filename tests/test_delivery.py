@@ -439,3 +439,81 @@ class TestAdmin:
             ("pending", 0)
         }
         assert admin.site.is_registered(Delivery)
+
+
+class TestParameterLimits:
+    """Every IN list the library builds is split by the database's parameter limit: here the limit
+    is made small (150), so that a few hundred rows cross it on every database. The run with
+    300,000 rows on SQLite's real limit is tests/test_delivery_volume.py."""
+
+    @pytest.fixture
+    def small_limit(self, monkeypatch):
+        from django.db import connection
+
+        monkeypatch.setattr(connection.features, "max_query_params", 150)
+
+    def test_claims_and_marks_beyond_the_limit(self, world, small_limit):
+        email = world["medium"]
+        Event.objects.create_events([{"source": world["source"], "context": {"n": n}} for n in range(290)])
+        claimed = email.events_targets(**CLAIM)
+        assert len(claimed) == 300 and EventSeen.objects.count() == 300
+        assert email.events_targets(**CLAIM) == []
+
+    def test_creates_events_with_more_actors_than_the_limit(self, world, small_limit):
+        actors = [make_entity(f"Actor {n}") for n in range(200)]
+        event = Event.objects.create_event(
+            source=world["source"], actors=actors, uuid="many", ignore_duplicates=True
+        )
+        assert event.eventactor_set.count() == 200
+        assert (
+            Event.objects.create_events(
+                [{"source": world["source"], "uuid": f"u{n}", "ignore_duplicates": True} for n in range(160)]
+                + [{"source": world["source"].pk, "uuid": "many", "ignore_duplicates": True}]
+            )[-1]
+            is None
+        )
+
+    def test_loads_more_hinted_rows_than_the_limit(self, world, small_limit):
+        from tests.testapp.models import Account
+
+        accounts = Account.objects.bulk_create(Account(name=f"a{n}") for n in range(200))
+        ContextRenderer.objects.update(
+            text_template="{{ account.name }}",
+            context_hints={"account": {"app_name": "testapp", "model_name": "Account"}},
+        )
+        events = Event.objects.create_events(
+            [{"source": world["source"], "context": {"account": account.pk}} for account in accounts]
+        )
+        rendered = world["medium"].render(events)
+        assert sorted(text for text, _ in rendered.values()) == sorted(f"a{n}" for n in range(200))
+
+
+def test_an_event_without_html_is_sent_as_text_only(world):
+    ContextRenderer.objects.update(html_template="")
+    deliver("--batch-size", "100", "--max-batches", "1")
+    assert mail.outbox and all(not message.alternatives for message in mail.outbox)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_runs_outside_the_main_thread_without_signal_handlers(world, recorder):
+    # Python installs signal handlers in the main thread only: elsewhere the command keeps the
+    # signals' handlers as they are (a worker thread of a task queue, say).
+    import threading
+
+    errors = []
+
+    def run():
+        try:
+            deliver(*HANDLER, "--batch-size", "100")
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert errors == []
+    assert len(recorder.batches) == 1

@@ -27,6 +27,7 @@ from entity_event.models import (
     Subscription,
     Unsubscription,
 )
+from tests.faults import after_statement
 
 pytestmark = pytest.mark.django_db
 
@@ -370,3 +371,45 @@ class TestArguments:
             == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
         )
         assert Event.objects.count() == 8
+
+
+class TestDeadlocks:
+    """A batch that deadlocks with a concurrent writer (PostgreSQL aborts one of them with an
+    OperationalError) is tried again; the real thing, with claiming workers, is
+    tests/test_delivery_processes.py::test_prune_runs_beside_claiming_workers."""
+
+    @pytest.fixture
+    def no_pause(self, monkeypatch):
+        from entity_event.management.commands import prune_entity_events
+
+        monkeypatch.setattr(prune_entity_events, "RETRY_PAUSE", 0)
+
+    def test_a_deadlocked_batch_is_tried_again(self, photo_source, email, alice, no_pause):
+        from django.db import OperationalError
+
+        make_events(photo_source, [alice], [email], 3, prefix="gone", expired_days_ago=10)
+
+        def deadlock():
+            raise OperationalError("deadlock detected")
+
+        with after_statement(lambda sql: sql.lstrip().upper().startswith("DELETE"), deadlock) as failed:
+            output = prune("--expired-days", "7")
+        assert len(failed) == 1
+        assert "Deleted 3 events (3 actors, 3 seen records, 0 deliveries) in 1 batches." in output
+        assert not Event.objects.exists()
+
+    def test_a_batch_that_keeps_deadlocking_fails_after_the_last_attempt(self, photo_source, alice, no_pause):
+        from django.db import OperationalError
+
+        from entity_event.management.commands.prune_entity_events import RETRIES
+
+        make_events(photo_source, [alice], [], 2, prefix="gone", expired_days_ago=10)
+
+        def deadlock():
+            raise OperationalError("deadlock detected")
+
+        deletes = lambda sql: sql.lstrip().upper().startswith("DELETE")  # noqa: E731
+        with after_statement(deletes, deadlock, times=RETRIES) as failed, pytest.raises(OperationalError):
+            prune("--expired-days", "7")
+        assert len(failed) == RETRIES
+        assert Event.objects.count() == 2  # every attempt rolled back
