@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "rendering_example.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "rendering_example.py"
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "entity_event"
+PACKAGE = Path(__file__).resolve().parents[2] / "entity_event"
 
 BOTTOM, MODELS, SERVICES, TOP = range(4)
 LAYERS = {

@@ -222,7 +222,7 @@ def test_every_foreign_key_has_the_decided_and_documented_on_delete():
         if field.many_to_one and field.concrete
     }
     assert actual == decided
-    table = (Path(__file__).resolve().parent.parent / "docs" / "models.rst").read_text()
+    table = (Path(__file__).resolve().parents[2] / "docs" / "models.rst").read_text()
     documented = dict(re.findall(r"\* - ``(\w+\.\w+)``\n +- ``[\w.]+``\n +- ``(\w+)``", table))
     assert documented == decided
 

@@ -23,7 +23,7 @@ from example import quickstart
 from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 EMAIL_BATCH_QUERIES = 14
 
@@ -223,8 +223,8 @@ INLINE_PYTHON_ALLOWED = {
 
 #: Python files outside docs/examples/ that pages may include, with the test that runs them.
 INCLUDES_ALLOWED = {
-    "../tests/testapp/models.py": "tests/test_routing_semantics.py::TestFollowSubEntitiesMedium",
-    "../example/quickstart.py": "tests/test_docs_examples.py::test_quickstart_example",
+    "../tests/testapp/models.py": "tests/routing/test_semantics.py::TestFollowSubEntitiesMedium",
+    "../example/quickstart.py": "tests/project/test_docs_examples.py::test_quickstart_example",
 }
 
 _DIRECTIVE = re.compile(r"^(\s*)\.\. (code-block|code|sourcecode|literalinclude)::\s*(\S*)\s*$")
@@ -313,7 +313,7 @@ def test_no_untested_python_example():
 
 
 def test_every_included_example_is_run_by_a_test():
-    tests = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    tests = "".join(path.read_text() for path in (ROOT / "tests").rglob("test_*.py"))
     included = set()
     for path in rst_files():
         for match in re.finditer(r"\.\. literalinclude:: (\S+)", path.read_text()):

@@ -25,9 +25,9 @@ from entity_event.models import (
     RenderingStyle,
     Subscription,
 )
-from tests import test_routing_semantics as semantics
 from tests.entities import entity_kind
-from tests.test_routing_semantics import BASE, day, named, uuids
+from tests.routing import test_semantics as semantics
+from tests.routing.test_semantics import BASE, day, named, uuids
 from tests.testapp.models import Account, FollowSubEntitiesMedium, Team
 
 pytestmark = pytest.mark.django_db
