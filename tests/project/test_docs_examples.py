@@ -119,6 +119,26 @@ def test_quickstart_email_batch_skips_events_that_did_not_render():
 
 
 @pytest.mark.django_db
+def test_rendering_example():
+    result = load_example("rendering_example").run_example()
+
+    assert result["texts"] == ["jeff logged in at January 1, 2015", "wes logged in at February 28, 2015"]
+    assert result["htmls"] == [
+        "🔔 <b>jeff</b> logged in at January 1, 2015",
+        "🔔 <b>wes</b> logged in at February 28, 2015 [admins]",
+    ]
+    assert result["first"] == (
+        "jeff logged in at January 1, 2015",
+        "🔔 <b>jeff</b> logged in at January 1, 2015",
+    )
+    serialized = result["serialized"]
+    assert serialized["login_time"] == "February 28, 2015"
+    assert serialized["prefix"] == "🔔 "
+    assert serialized["user"]["username"] == "wes"
+    assert [group["name"] for group in serialized["user"]["groups"]] == ["admins"]
+
+
+@pytest.mark.django_db
 def test_following_example(photo_source):
     team = make_entity("Team", kind="team")
     member = make_entity("Member", supers=(team,))

@@ -5,7 +5,8 @@ it returns is marked seen on the medium in the same transaction, under row locks
 claimers skip. These tests check the two promises that follow from it:
 
 * exactly once: worker processes claiming in a loop while producers create events hand out
-  every (event, target) pair that the routing rules give exactly once, none lost, none twice;
+  every (event, target) pair that the routing rules give exactly once, none lost, none twice
+  (and two threads claiming with ``events`` and ``events_targets`` never get the same event);
 * all or nothing: when the connection drops in the middle of a claim, the caller gets an
   exception and nothing is marked seen, so a later claim returns those events.
 
@@ -291,3 +292,65 @@ def test_a_connection_lost_during_a_claim_raises_and_marks_nothing(source_group,
     got = {event.pk for event in again} if method != "events_targets" else {e.pk for e, _ in again}
     assert got == expected
     assert set(EventSeen.objects.filter(medium=medium).values_list("event_id", flat=True)) == expected
+
+
+# --- two threads claiming while a producer writes ------------------------------------------------
+
+
+class TestConcurrentClaims:
+    """``seen=False, mark_seen=True`` is a claim: two workers with their own connections, claiming
+    while a producer adds events, never receive the same event and lose none."""
+
+    def test_two_workers_never_get_the_same_event(self, source_group, alice):
+        photo = Source.objects.create(group=source_group, name="photo-tag", display_name="Photo")
+        medium = Medium.objects.create(name="email", display_name="Email")
+        Subscription.objects.create(medium=medium, source=photo, entity=alice, only_following=False)
+        batches, batch_size = 25, 8
+        producing = threading.Event()
+        producing.set()
+        claimed: dict[str, list[int]] = {"events": [], "events_targets": []}
+        errors: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def produce() -> None:
+            try:
+                start.wait()
+                for _ in range(batches):
+                    Event.objects.create_events([{"source": photo, "actors": [alice]}] * batch_size)
+            except BaseException as error:  # pragma: no cover - reported by the assertion below
+                errors.append(error)
+            finally:
+                producing.clear()
+                connection.close()
+
+        def consume(method: str) -> None:
+            try:
+                start.wait()
+                while True:
+                    more = producing.is_set()
+                    if method == "events":
+                        got = [event.pk for event in medium.events(seen=False, mark_seen=True)]
+                    else:
+                        got = [event.pk for event, _ in medium.events_targets(seen=False, mark_seen=True)]
+                    claimed[method].extend(got)
+                    if not more and not got:
+                        return
+            except BaseException as error:  # pragma: no cover - reported by the assertion below
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=produce),
+            threading.Thread(target=consume, args=("events",)),
+            threading.Thread(target=consume, args=("events_targets",)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        everything = claimed["events"] + claimed["events_targets"]
+        assert len(everything) == len(set(everything)) == batches * batch_size
+        assert set(everything) == set(Event.objects.values_list("pk", flat=True))
+        assert EventSeen.objects.filter(medium=medium).count() == batches * batch_size
