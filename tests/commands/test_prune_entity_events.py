@@ -203,6 +203,7 @@ class TestBatches:
         assert all('"context"' not in query["sql"] for query in captured.captured_queries)
         assert not Event.objects.exists()
 
+    @pytest.mark.reliability
     def test_each_batch_is_its_own_transaction(self, photo_source, email, alice):
         """A failure in the second batch keeps the first batch deleted and the second intact."""
         make_events(photo_source, [alice], [email], 6, prefix="gone", expired_days_ago=10)

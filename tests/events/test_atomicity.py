@@ -20,7 +20,7 @@ from entity_event import creation
 from entity_event.models import Event, EventActor
 from tests.entities import make_entity
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
 
 def counts_seen_by_another_connection() -> tuple[int, int]:

@@ -11,7 +11,7 @@ import pytest
 
 from entity_event.models import Event, EventActor
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
 
 
 def assert_nothing_written() -> None:

@@ -23,7 +23,7 @@ from entity_event import creation
 from entity_event.models import Event, EventActor
 from tests.entities import make_entity
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = [pytest.mark.reliability, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 PROCESSES = 8
 NEW_EVENTS = 40

@@ -151,6 +151,7 @@ class TestDuplicates:
             [{"source": photo_source, "uuid": "a", "ignore_duplicates": True}]
         ) == [None]
 
+    @pytest.mark.reliability
     def test_a_writer_that_wins_the_race_makes_ours_a_duplicate(self, photo_source, alice):
         """Another writer inserts our uuid between our check and our INSERT: we retry without it."""
         real_existing_uuids = creation._existing_uuids
@@ -247,6 +248,7 @@ class TestBadInput:
             Event.objects.create_events([{"source": photo_source}, ["not", "a", "dict"]])
         assert_nothing_written()
 
+    @pytest.mark.reliability
     def test_a_failure_inside_the_transaction_rolls_back_the_events(self, photo_source, alice):
         real_bulk_create = QuerySet.bulk_create
 

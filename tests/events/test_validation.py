@@ -12,7 +12,7 @@ from django.test import override_settings
 from entity_event.models import Event, EventActor
 from entity_event.validation import MAX_CONTEXT_DEPTH, MAX_TIME, MIN_TIME
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
 
 MINUS_5 = timezone(timedelta(hours=-5))
 PLUS_5 = timezone(timedelta(hours=5))

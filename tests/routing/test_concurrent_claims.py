@@ -31,7 +31,7 @@ from entity_event.models import Event, EventSeen, Medium, Source, Subscription, 
 from tests.entities import entity_kind, make_entity
 from tests.faults import after_statement, inserts_into, selects_for_update
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgresql]
+pytestmark = [pytest.mark.reliability, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 8
 PRODUCERS = 2

@@ -65,6 +65,7 @@ def test_a_group_subscription_without_active_members_delivers_nothing(photo_sour
     assert delivered(medium, member) == (["nobody"], ["nobody"], [("nobody", ["Here"])])
 
 
+@pytest.mark.reliability
 def test_an_event_marked_seen_between_the_two_statements_keeps_its_actors(photo_source):
     """events_targets(seen=False) reads the events, then their actors; another process marking an
     event seen in between must not make it lose its only-following targets."""

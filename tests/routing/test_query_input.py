@@ -30,7 +30,7 @@ from tests.routing import test_semantics as semantics
 from tests.routing.test_semantics import BASE, day, named, uuids
 from tests.testapp.models import Account, FollowSubEntitiesMedium, Team
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
 
 #: The world of tests/test_routing_semantics.py (its docstring draws it), used as a fixture here.
 world = semantics.world
