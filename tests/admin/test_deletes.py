@@ -41,11 +41,6 @@ MEDIUM_PAGE_LIST_ITEMS = 4
 SOURCE_PAGE_QUERIES = 8
 
 
-@pytest.fixture
-def style(db) -> RenderingStyle:
-    return RenderingStyle.objects.create(name="short", display_name="Short")
-
-
 def renderer(style: RenderingStyle, **source_or_group) -> ContextRenderer:
     name = f"{style.name} {next(iter(source_or_group.values())).name}"
     return ContextRenderer.objects.create(

@@ -59,11 +59,6 @@ def changelist_ids(client, model: type, **params) -> set[int]:
 
 
 @pytest.fixture
-def style(db) -> RenderingStyle:
-    return RenderingStyle.objects.create(name="short", display_name="Short")
-
-
-@pytest.fixture
 def world(source_group, photo_source, product_source, email, newsfeed, alice, bob, style):
     """One row of every model, with distinct names, so that searches can tell them apart."""
     other_group = SourceGroup.objects.create(name="shop", display_name="Shop")

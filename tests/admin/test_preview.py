@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from entity_event.models import ContextRenderer, Event, RenderingStyle, Source
+from entity_event.models import ContextRenderer, Event, Source
 from entity_event.preview import preview_renderer
 from tests.entities import make_entity
 from tests.testapp.models import Account
@@ -16,11 +16,6 @@ from tests.testapp.models import Account
 pytestmark = pytest.mark.django_db
 
 HINTS = {"account": {"app_name": "testapp", "model_name": "Account"}}
-
-
-@pytest.fixture
-def style(db) -> RenderingStyle:
-    return RenderingStyle.objects.create(name="short")
 
 
 def form_data(renderer: ContextRenderer, **changes) -> dict[str, str]:

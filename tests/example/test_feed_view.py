@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from entity.models import Entity
 
-from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source, Subscription
+from entity_event.models import ContextRenderer, Event, Medium, Source, Subscription
 from example.views import EVENTS_PER_PAGE
-from tests.entities import entity_kind, make_entity
 from tests.testapp.models import Account
+from tests.worlds import newsfeed_world
 
 pytestmark = pytest.mark.django_db
 
@@ -26,32 +26,23 @@ HTML_TEMPLATE = (
 
 
 @pytest.fixture
-def world(source_group, photo_source, product_source):
-    """A newsfeed medium in a rendering style, a renderer for the product source (none for the
-    photo source), and Alice and Bob under a team subscribed to new products on the newsfeed;
-    Carol is in no team."""
-    style = RenderingStyle.objects.create(name="feed", display_name="Feed")
-    newsfeed = Medium.objects.create(name="newsfeed", display_name="NewsFeed", rendering_style=style)
-    ContextRenderer.objects.create(
-        name="feed-new-product",
-        rendering_style=style,
-        source=product_source,
-        text_template="{{ text }}",
-        html_template=HTML_TEMPLATE,
+def world(photo_source, product_source):
+    """The newsfeed of tests/worlds.py: a renderer for the product source (none for the photo
+    source), and Alice and Bob under a team subscribed to both sources on the newsfeed; Carol is
+    in no team."""
+    feed = newsfeed_world(
+        [product_source, photo_source],
+        HTML_TEMPLATE,
+        "Team",
+        {"Alice": ["Team"], "Bob": ["Team"], "Carol": []},
     )
-    team = make_entity("Team", kind="team")
-    alice = make_entity("Alice", supers=(team,))
-    bob = make_entity("Bob", supers=(team,))
-    carol = make_entity("Carol")
-    for source in (product_source, photo_source):
-        Subscription.objects.create(
-            medium=newsfeed,
-            source=source,
-            entity=team,
-            sub_entity_kind=entity_kind("user"),
-            only_following=False,
-        )
-    return {"medium": newsfeed, "alice": alice, "bob": bob, "carol": carol, "product": product_source}
+    return {
+        "medium": feed.medium,
+        "alice": feed.members["Alice"],
+        "bob": feed.members["Bob"],
+        "carol": feed.members["Carol"],
+        "product": product_source,
+    }
 
 
 def feed_url(entity, page: int | str | None = None) -> str:

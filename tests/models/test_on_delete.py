@@ -26,11 +26,6 @@ from tests.testapp.models import FollowSubEntitiesMedium
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def style(db) -> RenderingStyle:
-    return RenderingStyle.objects.create(name="short", display_name="Short")
-
-
 def renderer(style: RenderingStyle, **source_or_group) -> ContextRenderer:
     name = f"{style.name} {next(iter(source_or_group.values())).name}"
     return ContextRenderer.objects.create(

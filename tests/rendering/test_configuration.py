@@ -18,14 +18,9 @@ from entity_event.conf import context_hint_models, default_rendering_style_name,
 from entity_event.context_hints import context_hints_problems
 from entity_event.exceptions import RenderedOutputTooLongError
 from entity_event.forms import JSONTextField
-from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
+from entity_event.models import ContextRenderer, Event, Medium
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def style(db) -> RenderingStyle:
-    return RenderingStyle.objects.create(name="short")
 
 
 def errors_of(renderer: ContextRenderer) -> dict[str, list[str]]:

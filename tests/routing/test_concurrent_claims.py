@@ -28,8 +28,8 @@ from django.db import InterfaceError, OperationalError, connection, connections
 from entity.models import Entity, EntityRelationship
 
 from entity_event.models import Event, EventSeen, Medium, Source, Subscription, Unsubscription
-from tests.entities import entity_kind, make_entity
 from tests.faults import after_statement, inserts_into, selects_for_update
+from tests.worlds import delivery_world
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -40,39 +40,6 @@ EVENTS_PER_BATCH = 10
 #: A worker stops after this many consecutive empty claims once the producers are done.
 EMPTY_ROUNDS_TO_STOP = 3
 TIMEOUT = 60
-
-
-def build_world(source_group) -> dict[str, Any]:
-    """Org > Team A, Team B > five users each (one user in both teams, one deactivated), and
-    email subscriptions of every kind: group and individual, only-following and not, plus an
-    unsubscription and a source nobody subscribes to."""
-    org = make_entity("Org", kind="org")
-    team_a = make_entity("Team A", kind="team", supers=(org,))
-    team_b = make_entity("Team B", kind="team", supers=(org,))
-    users = [make_entity(f"A{n}", supers=(team_a, org)) for n in range(5)]
-    users += [make_entity(f"B{n}", supers=(team_b, org)) for n in range(4)]
-    both = make_entity("AB", supers=(team_a, team_b, org))
-    users.append(both)
-    users.append(make_entity("Gone", supers=(team_a, org), is_active=False))
-    user = entity_kind("user")
-    photo = Source.objects.create(group=source_group, name="photo-tag", display_name="Photo")
-    product = Source.objects.create(group=source_group, name="new-product", display_name="Product")
-    comment = Source.objects.create(group=source_group, name="comment", display_name="Comment")
-    quiet = Source.objects.create(group=source_group, name="quiet", display_name="Nobody subscribes")
-    email = Medium.objects.create(name="email", display_name="Email")
-    Subscription.objects.create(medium=email, source=photo, entity=org, sub_entity_kind=user)
-    Subscription.objects.create(medium=email, source=photo, entity=team_b)
-    Subscription.objects.create(
-        medium=email, source=product, entity=team_a, sub_entity_kind=user, only_following=False
-    )
-    Subscription.objects.create(medium=email, source=product, entity=users[6], only_following=False)
-    Subscription.objects.create(medium=email, source=comment, entity=team_a, sub_entity_kind=user)
-    Unsubscription.objects.create(medium=email, source=product, entity=users[1])
-    return {
-        "medium": email.pk,
-        "sources": [photo.pk, product.pk, comment.pk, quiet.pk],
-        "actors": [entity.pk for entity in (org, team_a, team_b, *users)],
-    }
 
 
 def expected_pairs(medium: Medium) -> set[tuple[int, int]]:
@@ -151,7 +118,7 @@ def _work(start: Any, queue: Any, number: int, world: dict[str, Any], producing:
 
 
 def test_8_workers_claiming_while_2_producers_write_deliver_every_pair_exactly_once(source_group):
-    world = build_world(source_group)
+    world = delivery_world(source_group)
     medium = Medium.objects.get(pk=world["medium"])
     context = multiprocessing.get_context("fork")
     start = context.Barrier(WORKERS + PRODUCERS)
@@ -257,7 +224,7 @@ CLAIMS = {
 @pytest.mark.parametrize("method", sorted(CLAIMS))
 @pytest.mark.parametrize("when", ["after the rows are locked", "after the EventSeen rows are written"])
 def test_a_connection_lost_during_a_claim_raises_and_marks_nothing(source_group, method, when):
-    world = build_world(source_group)
+    world = delivery_world(source_group)
     medium = Medium.objects.get(pk=world["medium"])
     a0 = Entity.objects.get(display_name="A0")
     photo, product = world["sources"][:2]

@@ -26,14 +26,10 @@ from entity_event.models import (
     Subscription,
 )
 from tests.entities import entity_kind
-from tests.routing import test_semantics as semantics
-from tests.routing.test_semantics import BASE, day, named, uuids
 from tests.testapp.models import Account, FollowSubEntitiesMedium, Team
+from tests.worlds import BASE, day, named, uuids
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db]
-
-#: The world of tests/test_routing_semantics.py (its docstring draws it), used as a fixture here.
-world = semantics.world
 
 CLAIM = {"seen": False, "mark_seen": True}
 

@@ -1,98 +1,22 @@
 """Who receives which event: ``events``, ``entity_events`` and ``events_targets`` on a small,
 hand-built world whose expected results are written out literally (by uuid and entity name).
 
-The world (relationships are flattened, as django-entity stores them)::
-
-    Org (org) ── Team A (team) ── Alice, Bob, Erin (inactive)
-              └─ Team B (team) ── Bob, Carol
-              └─ Dave (directly under Org)
-
-Email subscriptions:
-    photo-tag    group: users under Org, only following
-    photo-tag    individual: Team B, only following
-    new-product  group: users under Team A, not only following
-    new-product  individual: Carol, not only following
-    Bob unsubscribed from new-product on email.
-Newsfeed: photo-tag, individual Alice, not only following.
+The world is the ``world`` fixture of tests/routing/conftest.py: ``routing_world`` in
+tests/worlds.py, whose docstring draws it (Org, Team A, Team B; Alice, Bob, Carol, Dave, Erin;
+email and newsfeed subscriptions; events by uuid, one per day from ``BASE``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
-
 import pytest
-from django.utils import timezone
 from entity.models import Entity
 
 from entity_event.models import Event, EventSeen, Medium, Source, Subscription, Unsubscription
-from tests.entities import entity_kind, make_entity
+from tests.entities import entity_kind
 from tests.testapp.models import FollowSubEntitiesMedium
+from tests.worlds import BASE, day, named, uuids
 
 pytestmark = pytest.mark.django_db
-
-BASE = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def day(n: float) -> datetime:
-    return BASE + timedelta(days=n)
-
-
-@pytest.fixture
-def world(source_group) -> SimpleNamespace:
-    w = SimpleNamespace()
-    w.org = make_entity("Org", kind="org")
-    w.team_a = make_entity("Team A", kind="team", supers=(w.org,))
-    w.team_b = make_entity("Team B", kind="team", supers=(w.org,))
-    w.alice = make_entity("Alice", supers=(w.team_a, w.org))
-    w.bob = make_entity("Bob", supers=(w.team_a, w.team_b, w.org))
-    w.carol = make_entity("Carol", supers=(w.team_b, w.org))
-    w.dave = make_entity("Dave", supers=(w.org,))
-    w.erin = make_entity("Erin", supers=(w.team_a, w.org), is_active=False)
-    user = entity_kind("user")
-
-    w.photo = Source.objects.create(group=source_group, name="photo-tag", display_name="Photo Tag")
-    w.product = Source.objects.create(group=source_group, name="new-product", display_name="New Product")
-    w.comment = Source.objects.create(group=source_group, name="comment", display_name="Comment")
-    w.email = Medium.objects.create(name="email", display_name="Email")
-    w.newsfeed = Medium.objects.create(name="newsfeed", display_name="NewsFeed")
-    Medium.objects.update(time_created=BASE)
-    w.email.refresh_from_db()
-    w.newsfeed.refresh_from_db()
-
-    Subscription.objects.create(medium=w.email, source=w.photo, entity=w.org, sub_entity_kind=user)
-    Subscription.objects.create(medium=w.email, source=w.photo, entity=w.team_b)
-    Subscription.objects.create(
-        medium=w.email, source=w.product, entity=w.team_a, sub_entity_kind=user, only_following=False
-    )
-    Subscription.objects.create(medium=w.email, source=w.product, entity=w.carol, only_following=False)
-    Unsubscription.objects.create(medium=w.email, source=w.product, entity=w.bob)
-    Subscription.objects.create(medium=w.newsfeed, source=w.photo, entity=w.alice, only_following=False)
-
-    def event(uuid, source, actors, time, **kwargs):
-        return Event.objects.create_event(uuid=uuid, source=source, actors=actors, time=time, **kwargs)
-
-    event("photo-alice", w.photo, [w.alice], day(1))
-    event("photo-team-a", w.photo, [w.team_a], day(2))
-    event("photo-org", w.photo, [w.org], day(3))
-    event("photo-erin", w.photo, [w.erin], day(4))
-    event("product-dave", w.product, [w.dave], day(5))
-    event("product-expired", w.product, [w.alice], day(6), time_expires=day(6.5))
-    seen = event("photo-bob-carol", w.photo, [w.bob, w.carol], day(7))
-    event("photo-before-medium", w.photo, [w.alice], day(-1))
-    event("photo-future", w.photo, [w.alice], timezone.now() + timedelta(days=1))
-    event("comment-alice", w.comment, [w.alice], day(8))
-    EventSeen.objects.create(event=seen, medium=w.email)
-    return w
-
-
-def uuids(events) -> list[str]:
-    return [event.uuid for event in events]
-
-
-def named(pairs) -> list[tuple[str, list[str]]]:
-    return [(event.uuid, [target.display_name for target in targets]) for event, targets in pairs]
-
 
 ALL_EMAIL = ["photo-future", "photo-bob-carol", "product-dave", "photo-org", "photo-team-a", "photo-alice"]
 
