@@ -1,60 +1,53 @@
 """Event creation is all or nothing: a failure at any point of ``create_events`` leaves no event
 and no actor behind, and nothing is ever visible to other connections before the commit.
 
-tests/test_create_event.py already checks bad actor ids, contexts that are not JSON, and a Python
-exception raised instead of the actor INSERT. These tests use real transactions
-(``transaction=True``) and add failures raised by the database itself: at COMMIT (a deferred
-foreign key), and in the middle of the transaction after the actor rows were written.
+tests/events/test_create_event.py already checks bad actor ids, contexts that are not JSON, and an
+actor INSERT that the database refuses. These tests use real transactions (``transaction=True``)
+and add failures raised by the database itself: at COMMIT (a deferred foreign key, after another
+connection deleted an actor), and in the middle of the transaction after the actor rows were
+written. The faults are injected at chosen statements (tests/faults.py).
 """
 
 from __future__ import annotations
 
-from unittest import mock
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from django.db import IntegrityError, connections, transaction
-from django.db.models import QuerySet
-from entity.models import Entity
+from django.db import IntegrityError, transaction
 
-from entity_event import creation
 from entity_event.models import Event, EventActor
 from tests.entities import make_entity
+from tests.faults import after_statement, before_statement, inserts_into, on_another_connection
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 
 
 def counts_seen_by_another_connection() -> tuple[int, int]:
     """(events, actors) as a separate connection to the same database sees them right now."""
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            cursor.execute(
-                "SELECT (SELECT COUNT(*) FROM entity_event_event),"
-                " (SELECT COUNT(*) FROM entity_event_eventactor)"
-            )
-            return tuple(cursor.fetchone())
-    finally:
-        other.close()
+    [counts] = on_another_connection(
+        "SELECT (SELECT COUNT(*) FROM entity_event_event), (SELECT COUNT(*) FROM entity_event_eventactor)"
+    )
+    return tuple(counts)
 
 
-def fail_after_the_actor_insert(observed: list[tuple[int, int]] | None = None):
-    """Patch the actor INSERT so that it runs, then the database raises an error inside the same
-    transaction (a second, duplicate actor row breaks the unique constraint); ``observed``
-    receives what another connection sees meanwhile."""
-    real_bulk_create = QuerySet.bulk_create
+@contextmanager
+def fail_after_the_actor_insert(observed: list[tuple[int, int]] | None = None) -> Iterator[None]:
+    """Right after the actor INSERT has run, the database raises an error inside the same
+    transaction: a second row for an actor just written breaks the unique constraint.
+    ``observed`` receives what another connection sees meanwhile."""
+    actors_before = EventActor.objects.count()
 
-    def insert_then_fail(queryset, objs, *args, **kwargs):
-        created = real_bulk_create(queryset, objs, *args, **kwargs)
-        if queryset.model is EventActor:
-            ours = EventActor.objects.filter(event_id__in={actor.event_id for actor in created})
-            assert ours.count() == len(created) > 0  # written, in our transaction
-            if observed is not None:
-                observed.append(counts_seen_by_another_connection())
-            duplicate = EventActor(event_id=created[0].event_id, entity_id=created[0].entity_id)
-            real_bulk_create(EventActor.objects.all(), [duplicate])
-        return created
+    def duplicate_an_actor() -> None:
+        assert EventActor.objects.count() > actors_before  # written, in our transaction
+        if observed is not None:
+            observed.append(counts_seen_by_another_connection())
+        written = EventActor.objects.order_by("-pk").first()
+        EventActor.objects.create(event_id=written.event_id, entity_id=written.entity_id)
 
-    return mock.patch.object(QuerySet, "bulk_create", insert_then_fail)
+    with after_statement(inserts_into("entity_event_eventactor"), duplicate_an_actor) as inserts:
+        yield
+    assert len(inserts) == 1
 
 
 def test_a_database_error_after_the_actors_were_written_rolls_everything_back(photo_source):
@@ -71,17 +64,16 @@ def test_an_actor_deleted_before_the_commit_fails_the_commit_and_writes_nothing(
     """The actors are checked, then another writer deletes one of them before our commit: the
     deferred foreign key fails at COMMIT with an IntegrityError, and nothing of ours remains."""
     alice, bob = make_entity("Alice"), make_entity("Bob")
-    real_check = creation._check_actors_exist
 
-    def check_then_lose_bob(pending, using):
-        real_check(pending, using)
-        Entity.all_objects.filter(pk=bob.pk).delete(force=True)  # a real DELETE, not deactivation
+    def another_writer_deletes_bob() -> None:  # committed at once, before our first INSERT
+        on_another_connection("DELETE FROM entity_entity WHERE id = %s", [bob.pk])
 
     with (
-        mock.patch.object(creation, "_check_actors_exist", check_then_lose_bob),
+        before_statement(inserts_into("entity_event_event"), another_writer_deletes_bob) as inserts,
         pytest.raises(IntegrityError),
     ):
         Event.objects.create_events([{"source": photo_source, "actors": [alice, bob]}] * 3)
+    assert inserts
     assert not Event.objects.exists()
     assert not EventActor.objects.exists()
 
@@ -114,15 +106,16 @@ def test_another_connection_never_sees_a_half_written_batch(photo_source):
 @pytest.mark.postgresql
 def test_another_connection_sees_events_and_actors_together_after_the_commit(photo_source):
     alice, bob = make_entity("Alice"), make_entity("Bob")
-    real_bulk_create = QuerySet.bulk_create
-    observed = []
+    observed: list[tuple[int, int]] = []
 
-    def insert_and_look(queryset, objs, *args, **kwargs):
-        created = real_bulk_create(queryset, objs, *args, **kwargs)
-        observed.append((queryset.model.__name__, counts_seen_by_another_connection()))
-        return created
+    def events_or_actors(sql: str) -> bool:
+        return inserts_into("entity_event_event")(sql) or inserts_into("entity_event_eventactor")(sql)
 
-    with mock.patch.object(QuerySet, "bulk_create", insert_and_look):
+    def look() -> None:
+        observed.append(counts_seen_by_another_connection())
+
+    with after_statement(events_or_actors, look, times=2) as inserts:
         Event.objects.create_events([{"source": photo_source, "actors": [alice, bob]}] * 4)
-    assert observed == [("Event", (0, 0)), ("EventActor", (0, 0))]
+    assert [sql.split('"')[1] for sql in inserts] == ["entity_event_event", "entity_event_eventactor"]
+    assert observed == [(0, 0), (0, 0)]  # after each INSERT, before the commit
     assert counts_seen_by_another_connection() == (4, 8)

@@ -3,9 +3,10 @@ PostgreSQL connection, create the same uuids at the same instant.
 
 The processes are forked after closing the parent's connections, so that each child opens its own
 connection to the test database. A barrier makes them start together; a second barrier, placed
-right after each writer's lookup of the existing uuids, forces the worst interleaving: every
-writer has seen that the uuids do not exist yet, and then they all INSERT at once. This is the
-race that ``EventManager._insert_events`` resolves with a savepoint and a retry.
+right after each writer's lookup of the existing uuids (the statement, seen through
+``connection.execute_wrapper``: tests/faults.py), forces the worst interleaving: every writer has
+seen that the uuids do not exist yet, and then they all INSERT at once. This is the race that
+``create_events`` resolves with a savepoint and a retry.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from entity_event import creation
 from entity_event.models import Event, EventActor
 from tests.entities import make_entity
+from tests.faults import after_statement, selects_from
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -53,29 +54,21 @@ def _run_in_processes(target: Any, args_per_process: list[tuple[Any, ...]]) -> l
     return [results[number] for number in range(len(processes))]
 
 
-def _lookups_meet_at(looked_up: Any) -> list[int]:
-    """Make every writer wait after its first lookup of existing uuids until all have looked."""
-    real_existing_uuids = creation._existing_uuids
-    calls = []
-
-    def existing_uuids_then_wait(model: Any, using: str, items: list[Any]) -> set[str]:
-        found = real_existing_uuids(model, using, items)
-        calls.append(len(found))
-        if len(calls) == 1:
-            looked_up.wait(timeout=BARRIER_TIMEOUT)
-        return found
-
-    creation._existing_uuids = existing_uuids_then_wait  # only in this child process
-    return calls
+def _lookups_meet_at(looked_up: Any) -> Any:
+    """Make this writer wait after its first lookup of existing uuids until every writer has
+    looked; yield the list of its lookups."""
+    return after_statement(
+        selects_from("entity_event_event", "uuid"), lambda: looked_up.wait(timeout=BARRIER_TIMEOUT)
+    )
 
 
 def _create_one(start: Any, looked_up: Any, queue: Any, number: int, source_id: int, actor_ids: list[int]):
     try:
-        lookups = _lookups_meet_at(looked_up)
-        start.wait(timeout=BARRIER_TIMEOUT)
-        event = Event.objects.create_event(
-            source=source_id, uuid="the-same-uuid", ignore_duplicates=True, actors=actor_ids
-        )
+        with _lookups_meet_at(looked_up) as lookups:
+            start.wait(timeout=BARRIER_TIMEOUT)
+            event = Event.objects.create_event(
+                source=source_id, uuid="the-same-uuid", ignore_duplicates=True, actors=actor_ids
+            )
         queue.put((number, ("ok", (None if event is None else event.pk, len(lookups)))))
     except BaseException as error:  # report every failure to the parent, which asserts on it
         queue.put((number, ("error", repr(error))))
@@ -85,9 +78,9 @@ def _create_one(start: Any, looked_up: Any, queue: Any, number: int, source_id: 
 
 def _create_batch(start: Any, looked_up: Any, queue: Any, number: int, batch: list[dict[str, Any]]):
     try:
-        lookups = _lookups_meet_at(looked_up)
-        start.wait(timeout=BARRIER_TIMEOUT)
-        events = Event.objects.create_events(batch)
+        with _lookups_meet_at(looked_up) as lookups:
+            start.wait(timeout=BARRIER_TIMEOUT)
+            events = Event.objects.create_events(batch)
         created = [None if event is None else (event.uuid, event.pk) for event in events]
         queue.put((number, ("ok", (created, len(lookups)))))
     except BaseException as error:

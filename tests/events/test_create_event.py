@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError
-from django.db.models import QuerySet
+from django.db import IntegrityError, OperationalError
 from django.db.models.signals import post_save
 
-from entity_event import creation
 from entity_event.models import Event, EventActor, Source
 from entity_event.timestamps import never_expires
 from tests.entities import make_entity
+from tests.faults import after_statement, failing_statement, inserts_into, selects_from
 
 pytestmark = pytest.mark.django_db
 
@@ -154,18 +153,11 @@ class TestDuplicates:
     @pytest.mark.reliability
     def test_a_writer_that_wins_the_race_makes_ours_a_duplicate(self, photo_source, alice):
         """Another writer inserts our uuid between our check and our INSERT: we retry without it."""
-        real_existing_uuids = creation._existing_uuids
-        calls = []
 
-        def racing_existing_uuids(model, using, items):
-            calls.append([item.event.uuid for item in items])
-            if len(calls) == 1:
-                # The competitor commits right after our first look.
-                Event.objects.bulk_create([Event(source=photo_source, uuid="raced")])
-                return set()
-            return real_existing_uuids(model, using, items)
+        def competitor_commits() -> None:  # right after our first look
+            Event.objects.bulk_create([Event(source=photo_source, uuid="raced")])
 
-        with mock.patch.object(creation, "_existing_uuids", racing_existing_uuids):
+        with after_statement(selects_from("entity_event_event", "uuid"), competitor_commits) as lookups:
             results = Event.objects.create_events(
                 [
                     {"source": photo_source, "uuid": "raced", "actors": [alice], "ignore_duplicates": True},
@@ -173,7 +165,7 @@ class TestDuplicates:
                 ]
             )
         assert results[0] is None and results[1].uuid == "fresh"
-        assert len(calls) == 2
+        assert len(lookups) == 2  # the INSERT failed, we looked again
         assert sorted(Event.objects.values_list("uuid", flat=True)) == ["fresh", "raced"]
         assert actor_ids(results[1]) == {alice.id}
         assert not EventActor.objects.filter(event__uuid="raced").exists()
@@ -250,16 +242,10 @@ class TestBadInput:
 
     @pytest.mark.reliability
     def test_a_failure_inside_the_transaction_rolls_back_the_events(self, photo_source, alice):
-        real_bulk_create = QuerySet.bulk_create
-
-        def failing_for_actors(queryset, objs, *args, **kwargs):
-            if queryset.model is EventActor:
-                raise RuntimeError("disk full")
-            return real_bulk_create(queryset, objs, *args, **kwargs)
-
+        # The database refuses the actor INSERT, after the events were inserted.
         with (
-            mock.patch.object(QuerySet, "bulk_create", failing_for_actors),
-            pytest.raises(RuntimeError, match="disk full"),
+            failing_statement(inserts_into("entity_event_eventactor"), OperationalError("disk full")),
+            pytest.raises(OperationalError, match="disk full"),
         ):
             Event.objects.create_events([{"source": photo_source, "actors": [alice]}] * 3)
         assert_nothing_written()
