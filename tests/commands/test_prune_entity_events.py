@@ -9,8 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import OperationalError, connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -26,6 +25,7 @@ from entity_event.models import (
     Subscription,
     Unsubscription,
 )
+from tests.faults import deletes_from, failing_statement
 
 pytestmark = pytest.mark.django_db
 
@@ -207,21 +207,14 @@ class TestBatches:
     def test_each_batch_is_its_own_transaction(self, photo_source, email, alice):
         """A failure in the second batch keeps the first batch deleted and the second intact."""
         make_events(photo_source, [alice], [email], 6, prefix="gone", expired_days_ago=10)
-        real_raw_delete = QuerySet._raw_delete
-        seen_deletes = []
-
-        def failing_second_seen_delete(queryset, using):
-            if queryset.model is EventSeen:
-                seen_deletes.append(queryset)
-                if len(seen_deletes) == 2:
-                    raise RuntimeError("connection lost")
-            return real_raw_delete(queryset, using)
-
         with (
-            mock.patch.object(QuerySet, "_raw_delete", failing_second_seen_delete),
-            pytest.raises(RuntimeError, match="connection lost"),
+            failing_statement(
+                deletes_from("entity_event_eventseen"), OperationalError("connection lost"), skip=1
+            ) as deletes,
+            pytest.raises(OperationalError, match="connection lost"),
         ):
             prune("--expired-days", "7", "--batch-size", "3")
+        assert len(deletes) == 2  # the second batch failed at its DELETE of seen records
         remaining = Event.objects.order_by("pk")
         assert remaining.count() == 3
         assert EventActor.objects.filter(event__in=remaining).count() == 3

@@ -4,13 +4,10 @@ ENTITY_EVENT_MAX_RENDERED_LENGTH) and their system checks."""
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
 from django.core import checks
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
 from django.db import ProgrammingError
-from django.db.models import QuerySet
 from django.test import override_settings
 
 from entity_event.checks import check_default_rendering_style, check_settings
@@ -19,6 +16,7 @@ from entity_event.context_hints import context_hints_problems
 from entity_event.exceptions import RenderedOutputTooLongError
 from entity_event.forms import JSONTextField
 from entity_event.models import ContextRenderer, Event, Medium
+from tests.faults import failing_statement, selects_from
 
 pytestmark = pytest.mark.django_db
 
@@ -159,9 +157,10 @@ class TestDefaultRenderingStyleSetting:
         missing_table = ProgrammingError("relation entity_event_renderingstyle does not exist")
         with (
             override_settings(DEFAULT_ENTITY_EVENT_RENDERING_STYLE="fancy"),
-            mock.patch.object(QuerySet, "exists", side_effect=missing_table),
+            failing_statement(selects_from("entity_event_renderingstyle"), missing_table) as selects,
         ):
             assert check_default_rendering_style(databases=["default"]) == []
+        assert len(selects) == 1
 
 
 class TestSecuritySettings:

@@ -13,6 +13,7 @@ from django.test import override_settings
 from entity_event.exceptions import ContextNotLoadedError, NoContextRendererError
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source, SourceGroup
 from entity_event.rendering import LoadedRendering
+from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
 
 pytestmark = pytest.mark.django_db
@@ -370,18 +371,23 @@ class TestLoadContextsAndRenderers:
             feed.render([event(photo_source, account=account.pk)])
 
     def test_hints_that_fail_while_loading_fail_the_batch_naming_the_renderer(
-        self, short, feed, photo_source, account, monkeypatch
+        self, short, feed, photo_source, account
     ):
-        # Hints that passed validation and still fail to load (validation stubbed out here).
-        monkeypatch.setattr("entity_event.rendering.context_hints_problems", lambda hints: [])
-        hints = {"account": {"app_name": "testapp", "model_name": "Account", "prefetch_related": ["fotos"]}}
-        renderer("typo", short, source=photo_source, text_template="x", context_hints=hints)
+        # Hints that pass validation and still fail to load: what follows a generic foreign key
+        # (Entity.entity) cannot be checked without rows, and the account has no relation "fotos".
+        hints = {
+            "owner": {"app_name": "entity", "model_name": "Entity", "prefetch_related": ["entity__fotos"]}
+        }
+        renderer("typo", short, source=photo_source, text_template="x", context_hints=hints).full_clean()
+        owner = make_entity("Owner")
+        owner.entity_id = account.pk
+        owner.save()
         with pytest.raises(
             ImproperlyConfigured,
-            match="loading testapp.Account for the context hints of the context renderer 'typo' failed: "
+            match="loading entity.Entity for the context hints of the context renderer 'typo' failed: "
             "AttributeError",
         ):
-            feed.render([event(photo_source, account=account.pk)])
+            feed.render([event(photo_source, owner=owner.pk)])
 
 
 class TestQueryCounts:

@@ -5,10 +5,10 @@ a subscription that reaches nobody delivers nothing; a concurrent mark does not 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from entity_event.models import Event, EventSeen, Medium, Subscription
 from tests.entities import entity_kind, make_entity
+from tests.faults import before_statement, selects_from
 from tests.testapp.models import FollowSubEntitiesMedium, PassThroughMedium
 
 pytestmark = pytest.mark.django_db
@@ -74,12 +74,11 @@ def test_an_event_marked_seen_between_the_two_statements_keeps_its_actors(photo_
     Subscription.objects.create(medium=medium, source=photo_source, entity=alice, only_following=True)
     event = Event.objects.create_event(source=photo_source, actors=[alice], uuid="raced")
 
-    def mark_before_the_actor_query(execute, sql, params, many, context):
-        if 'FROM "entity_event_eventactor"' in sql and not EventSeen.objects.exists():
-            EventSeen.objects.create(event=event, medium=medium)
-        return execute(sql, params, many, context)
+    def mark_seen() -> None:
+        EventSeen.objects.create(event=event, medium=medium)
 
-    with connection.execute_wrapper(mark_before_the_actor_query):
+    with before_statement(selects_from("entity_event_eventactor"), mark_seen) as actor_queries:
         result = medium.events_targets(seen=False)
+    assert len(actor_queries) == 1
     assert EventSeen.objects.filter(event=event, medium=medium).exists()
     assert [(e.uuid, [t.display_name for t in targets]) for e, targets in result] == [("raced", ["Alice"])]
