@@ -2,7 +2,7 @@
 backend-specific error (or, on SQLite, was stored when PostgreSQL would refuse it). Each case now
 raises a TypeError or ValueError naming the argument before any query, and writes nothing.
 
-The cases already covered by tests/test_create_event.py::TestBadInput are not repeated here.
+The cases already covered by tests/events/test_create_event.py::TestBadInput are not repeated here.
 """
 
 from __future__ import annotations

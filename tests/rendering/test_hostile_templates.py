@@ -2,7 +2,7 @@
 
 Rendering never writes (``entity_event.read_only``): whatever a template calls, the database is
 exactly as it was afterwards, on every database. What a template can read is decided by who may
-edit templates and hints (the ``edit_templates`` permission, tests/test_admin_security.py) and by
+edit templates and hints (the ``edit_templates`` permission, tests/admin/test_security.py) and by
 the optional ``ENTITY_EVENT_CONTEXT_HINT_MODELS`` setting. The table ``HOSTILE_TEMPLATES`` lists
 each attempt with its outcome; docs/security.rst points here.
 """

@@ -11,7 +11,7 @@ claimers skip. These tests check the two promises that follow from it:
   exception and nothing is marked seen, so a later claim returns those events.
 
 Processes are forked after closing the parent's connections, so each one opens its own
-connection to the test database (as in tests/test_reliability_concurrency.py).
+connection to the test database (as in tests/events/test_concurrent_creation.py).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 out with a warning), and an error never leaves anything written.
 
 Cases already covered elsewhere are not repeated here (docs/guarantees.rst lists them all):
-wrong filter types in tests/test_routing_semantics.py::TestArguments, hinted rows that do not
-exist in tests/test_context_loader.py, templates that raise in tests/test_rendering.py.
+wrong filter types in tests/routing/test_semantics.py::TestArguments, hinted rows that do not
+exist in tests/rendering/test_context_loader.py, templates that raise in tests/rendering/test_rendering.py.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ class TestMediums:
     def test_the_subclass_and_the_plain_row_share_their_seen_records(self, world, custom):
         plain = Medium.objects.get(pk=custom.pk)
         assert type(plain) is Medium
-        # Each instance routes by its own rule (tests/test_routing_semantics.py::TestFollowSubEntitiesMedium).
+        # Each instance routes by its own rule (tests/routing/test_semantics.py::TestFollowSubEntitiesMedium).
         claimed = uuids(custom.events(**CLAIM))
         assert claimed == ["photo-future", "photo-bob-carol", "photo-team-a", "photo-alice"]
         # What the subclass instance marked is seen for the plain one: only its extra event is left.
