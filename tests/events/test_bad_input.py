@@ -65,7 +65,7 @@ def test_a_bad_event_late_in_a_batch_writes_nothing(photo_source, alice, kwargs,
 
 
 @pytest.mark.parametrize(
-    "context",
+    "event_context",
     [
         {"x": "\\u0000"},  # the six characters backslash, u, 0, 0, 0, 0: not a NUL
         {"x": "\\\\u0000", "y": "\\"},
@@ -73,10 +73,10 @@ def test_a_bad_event_late_in_a_batch_writes_nothing(photo_source, alice, kwargs,
         {"x": "\u00e9t\u00e9 \U0001f600", "\u00e9": ["\t", "\n", '"']},
     ],
 )
-def test_contexts_near_the_limits_are_stored_exactly(photo_source, context):
-    event = Event.objects.create_event(source=photo_source, context=context)
+def test_contexts_near_the_limits_are_stored_exactly(photo_source, event_context):
+    event = Event.objects.create_event(source=photo_source, context=event_context)
     event.refresh_from_db()
-    assert event.context == context
+    assert event.context == event_context
 
 
 def test_a_uuid_of_the_maximum_length_is_accepted(photo_source):

@@ -144,16 +144,16 @@ class TestStringsAndContexts:
             Event.objects.create_event(source=photo_source, context=context)
 
     @pytest.mark.parametrize(
-        "context",
+        "event_context",
         [
             nested(MAX_CONTEXT_DEPTH),
             {"emoji": "\U0001f600 \u00e9t\u00e9", "\U0001f600": ["\U0010ffff"]},  # surrogate pairs in JSON
             {"big": 10**30, "small": -(10**30), "tiny": 1e-300, "float": 123456.789},
         ],
     )
-    def test_what_is_accepted_reads_back_unchanged(self, photo_source, context):
-        event = Event.objects.create_event(source=photo_source, context=context)
-        assert Event.objects.get(pk=event.pk).context == context
+    def test_what_is_accepted_reads_back_unchanged(self, photo_source, event_context):
+        event = Event.objects.create_event(source=photo_source, context=event_context)
+        assert Event.objects.get(pk=event.pk).context == event_context
 
 
 class TestActors:

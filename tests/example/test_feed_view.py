@@ -135,19 +135,19 @@ def test_pages_of_twenty_events(client, world):
     assert 'rel="next"' not in third.content.decode()
 
 
-@pytest.mark.parametrize("page", ["4", "99", "-1"])
-def test_a_page_out_of_range_shows_the_last_page(client, world, page):
+@pytest.mark.parametrize("requested_page", ["4", "99", "-1"])
+def test_a_page_out_of_range_shows_the_last_page(client, world, requested_page):
     create_products(world["product"], 25)
-    response = client.get(feed_url(world["alice"], page=page))
+    response = client.get(feed_url(world["alice"], page=requested_page))
     assert response.status_code == 200
     assert response.context["page"].number == 2
     assert shown_texts(response) == [f"product {number}" for number in range(4, -1, -1)]
 
 
-@pytest.mark.parametrize("page", ["x", ""])
-def test_a_page_that_is_not_a_number_shows_the_first_page(client, world, page):
+@pytest.mark.parametrize("requested_page", ["x", ""])
+def test_a_page_that_is_not_a_number_shows_the_first_page(client, world, requested_page):
     create_products(world["product"], 25)
-    response = client.get(feed_url(world["alice"], page=page))
+    response = client.get(feed_url(world["alice"], page=requested_page))
     assert response.context["page"].number == 1
     assert shown_texts(response)[0] == "product 24"
 
