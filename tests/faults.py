@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, Error, connection, connections
 
 Action = Callable[[], Any]
 
@@ -77,7 +77,7 @@ def before_statement(matches: Callable[[str], bool], action: Action, times: int 
     return on_statement(matches, before=action, times=times)
 
 
-def failing_statement(matches: Callable[[str], bool], error: DatabaseError, skip: int = 0) -> Any:
+def failing_statement(matches: Callable[[str], bool], error: Error, skip: int = 0) -> Any:
     """Make the matching statement number ``skip + 1`` raise ``error`` instead of running, as the
     database raises it; yield the list of the matching statements (see ``on_statement``)."""
 
