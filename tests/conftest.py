@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from entity_event.models import Medium, Source, SourceGroup
+from entity_event.models import Medium, RenderingStyle, Source, SourceGroup
 from tests.entities import make_entity
 
 
@@ -42,6 +42,11 @@ def email(db) -> Medium:
 @pytest.fixture
 def newsfeed(db) -> Medium:
     return Medium.objects.create(name="newsfeed", display_name="NewsFeed", description="Your feed")
+
+
+@pytest.fixture
+def style(db) -> RenderingStyle:
+    return RenderingStyle.objects.create(name="short", display_name="Short")
 
 
 @pytest.fixture

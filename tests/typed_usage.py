@@ -1,5 +1,5 @@
 """The public API as a typed project uses it. Never run: ``python -m mypy`` checks it with the
-package (pyproject.toml lists it in ``[tool.mypy] files``; ``tests/test_typing.py`` runs mypy).
+package (pyproject.toml lists it in ``[tool.mypy] files``; ``tests/project/test_typing.py`` runs mypy).
 
 ``assert_type`` fails the check when a result's type changes, or becomes ``Any``; each
 ``type: ignore[code]`` marks a call that must stay refused (strict mode reports an ignore that

@@ -1,4 +1,4 @@
-"""The context hints example of docs/advanced_features.rst, run by tests/test_docs_examples.py.
+"""The context hints example of docs/advanced_features.rst, run by tests/project/test_docs_examples.py.
 
 The hinted models are the test app's ``Account`` (with a ``team`` foreign key) and ``Photo``
 (``owner`` and ``tagged`` point at accounts; its primary key is a UUID).

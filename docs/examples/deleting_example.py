@@ -1,4 +1,4 @@
-"""The deletion example of docs/models.rst, run by tests/test_docs_examples.py."""
+"""The deletion example of docs/models.rst, run by tests/project/test_docs_examples.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The custom following example of docs/advanced_features.rst, run by tests/test_docs_examples.py.
+"""The custom following example of docs/advanced_features.rst, run by tests/project/test_docs_examples.py.
 
 ``FollowSubEntitiesMedium`` is defined in the test app (``tests/testapp/models.py``), since a
 ``Medium`` subclass is a model and needs an installed app and a migration.

@@ -1,4 +1,4 @@
-"""The example of README.rst, run by tests/test_docs_examples.py.
+"""The example of README.rst, run by tests/project/test_docs_examples.py.
 
 The test checks that the README's Python block is the text between the two markers below, so
 the README shows exactly the code that runs.

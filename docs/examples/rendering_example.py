@@ -1,4 +1,4 @@
-"""The rendering example of the documentation, run by tests/test_rendering_example.py."""
+"""The rendering example of the documentation, run by tests/project/test_docs_examples.py."""
 
 from __future__ import annotations
 

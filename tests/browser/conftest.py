@@ -1,11 +1,14 @@
-"""Fixtures of the browser tests: Debian's Chromium driven by Playwright against a live server.
+"""Fixtures of the browser tests: pytest-playwright's, driving Debian's Chromium against Django's
+live server.
 
 The tests marked ``browser`` are skipped, with the reason, when ``/usr/bin/chromium`` is missing
-or the ``playwright`` package is not installed, unless ``REQUIRE_BROWSER=1`` (as in ``.ci/run``):
-then a missing browser fails the run instead of hiding the tests.
+or pytest-playwright is not installed, unless ``REQUIRE_BROWSER=1`` (as in ``.ci/run``): then a
+missing browser fails the run instead of hiding the tests.
 
-Playwright is never asked to download a browser (``playwright install``): it drives the system
-Chromium, with the flags that keep it off the network.
+pytest-playwright's ``page`` fixture gives each test a fresh page, with the browser launched once
+for the session. Playwright is never asked to download a browser (``playwright install``): the
+launch arguments point it at the system Chromium, with the flags that keep it off the network.
+pytest-playwright's command-line options (``--headed``, ``--slowmo``, ``--tracing``...) apply.
 """
 
 from __future__ import annotations
@@ -40,14 +43,17 @@ def browser_missing() -> str | None:
     if not CHROMIUM.exists():
         return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
     try:
-        import playwright.sync_api  # noqa: F401
+        import pytest_playwright  # noqa: F401
     except ImportError:
-        return "the playwright package is not installed (pip install -e '.[dev]')"
+        return "pytest-playwright is not installed (pip install -e '.[dev]')"
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after the reorderings of pytest, pytest-django, pytest-randomly
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last (see the ``playwright`` fixture), or skip them."""
     browser_items = [item for item in items if "browser" in item.keywords]
+    items[:] = [item for item in items if "browser" not in item.keywords] + browser_items
     reason = browser_missing() if browser_items else None
     if reason is None:
         return
@@ -69,29 +75,41 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"browser tests skipped: {reason}", yellow=True)
 
 
-@pytest.fixture
-def chromium(monkeypatch) -> Iterator[Any]:
-    """A headless Chromium for one test.
+@pytest.fixture(scope="session")
+def playwright(playwright: Any) -> Iterator[Any]:
+    """pytest-playwright's Playwright, with Django's check for async contexts lifted.
 
-    Playwright's sync API keeps an asyncio loop running in this thread while it is open, which
-    makes Django refuse ORM calls from the test (``SynchronousOnlyOperation``). The test's own
-    queries run between browser steps, never concurrently with them, so the check is lifted for
-    the lifetime of the browser only. The browser is closed at the end of each test, so that the
-    loop never outlives it into other tests (starting Chromium takes about a second).
+    Playwright's sync API keeps an asyncio loop marked as running in this thread while it is
+    open, which makes Django refuse ORM calls from the tests (``SynchronousOnlyOperation``).
+    The tests' own queries run between browser steps, never concurrently with them, so the check
+    is lifted while Playwright runs: from the first browser test to the end of the session, which
+    is why the browser tests run last (``pytest_collection_modifyitems`` above).
     """
-    from playwright.sync_api import sync_playwright
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield playwright
+        # Django's connections are local to the asyncio context too: queries made while the
+        # loop runs opened connections of their own, which nothing else would close (on
+        # PostgreSQL they would keep the test database from being dropped).
+        connections.close_all()
 
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            # Django's connections are local to the asyncio context too: queries made while the
-            # loop runs opened connections of their own, which nothing else would close (on
-            # PostgreSQL they would keep the test database from being dropped).
-            connections.close_all()
-            browser.close()
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's Chromium, off the network (added to pytest-playwright's options)."""
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: Any) -> str:
+    """Pages open on the live server: ``page.goto("/admin/")``."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """A desktop-sized window (added to pytest-playwright's options)."""
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
 
 
 @dataclass
@@ -99,11 +117,10 @@ class Site:
     """The live server seen through one browser page, with screenshots of the pages checked."""
 
     page: Any
-    base_url: str
     name: str
 
     def visit(self, path: str) -> Any:
-        response = self.page.goto(self.base_url + path)
+        response = self.page.goto(path)
         assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
         return response
 
@@ -123,13 +140,7 @@ class Site:
 
 
 @pytest.fixture
-def site(chromium, live_server, request) -> Iterator[Site]:
-    """A fresh browser page on the live server (log in with ``site.log_in()``)."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+def site(page: Any, request: pytest.FixtureRequest) -> Site:
+    """pytest-playwright's page on the live server (log in with ``site.log_in()``)."""
     page.set_default_timeout(20_000)
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")
-    try:
-        yield Site(page=page, base_url=live_server.url, name=name)
-    finally:
-        context.close()
+    return Site(page=page, name=re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.originalname).strip("-"))

@@ -4,21 +4,12 @@ read it on the example site's newsfeed page of a subscribed user."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from entity.models import Entity
 
-from entity_event.models import (
-    ContextRenderer,
-    Event,
-    Medium,
-    RenderingStyle,
-    Source,
-    SourceGroup,
-    Subscription,
-)
+from entity_event.models import Event, Source, SourceGroup
 from tests.browser.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
-from tests.entities import entity_kind, make_entity
+from tests.worlds import newsfeed_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,29 +24,13 @@ def seeded(db) -> Source:
 
 @pytest.fixture
 def newsfeed_reader(seeded) -> Entity:
-    """The example site's newsfeed: the medium the setting names, in a rendering style, a context
-    renderer for the announcements showing the admin event's text, and a user entity under a
-    group whose users all receive the announcements there. Returns the user entity.
-
-    The medium is created before any event: a medium never returns events older than itself.
-    """
-    style = RenderingStyle.objects.create(name="feed", display_name="Feed")
-    medium = Medium.objects.create(
-        name=settings.EXAMPLE_NEWSFEED_MEDIUM, display_name="NewsFeed", rendering_style=style
+    """The example site's newsfeed (``newsfeed_world``), with a context renderer for the
+    announcements showing the admin event's text, and a user entity under a team whose users all
+    receive the announcements there. Returns the user entity."""
+    feed = newsfeed_world(
+        [seeded], '<p class="announcement">{{ text }}</p>', "Staff", {"Robin Reader": ["Staff"]}
     )
-    ContextRenderer.objects.create(
-        name="feed-announcement",
-        rendering_style=style,
-        source=seeded,
-        text_template="{{ text }}",
-        html_template='<p class="announcement">{{ text }}</p>',
-    )
-    staff = make_entity("Staff", kind="group")
-    reader = make_entity("Robin Reader", supers=(staff,))
-    Subscription.objects.create(
-        medium=medium, source=seeded, entity=staff, sub_entity_kind=entity_kind("user"), only_following=False
-    )
-    return reader
+    return feed.members["Robin Reader"]
 
 
 def test_create_an_event_in_the_admin(seeded, newsfeed_reader, site):

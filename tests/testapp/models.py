@@ -24,7 +24,7 @@ class Account(models.Model):
         return self.name
 
     # Methods that write without being marked ``alters_data``, as third-party code may: templates
-    # can call them (tests/test_rendering_security.py shows rendering refuses every one's write).
+    # can call them (tests/rendering/test_hostile_templates.py shows rendering refuses every one's write).
 
     def rename(self) -> str:
         """An ORM UPDATE."""
@@ -109,7 +109,7 @@ class FollowSubEntitiesMedium(Medium):
 
 class PassThroughMedium(Medium):
     """Overrides the following rule by calling the default one: the query methods must give the
-    same results as a plain ``Medium`` (tests/test_routing_consistency.py)."""
+    same results as a plain ``Medium`` (tests/routing/test_consistency.py)."""
 
     class Meta:
         proxy = True

@@ -1,0 +1,1 @@
+"""The package's management commands, through ``call_command``."""

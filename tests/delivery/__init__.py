@@ -1,0 +1,1 @@
+"""Delivering events: bounded claims, at-least-once workers, the delivery command and its records."""

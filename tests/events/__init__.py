@@ -1,0 +1,1 @@
+"""Creating events: ``create_event(s)``, the checks of its arguments, atomicity, concurrent writers."""

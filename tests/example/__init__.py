@@ -1,0 +1,1 @@
+"""The example project: its newsfeed page, its demo command, the runnable project's settings."""

@@ -1,0 +1,1 @@
+"""The models themselves: ``__str__``, defaults, constraints, on-delete rules, querysets, time fields."""

@@ -1,0 +1,366 @@
+"""Every Python example of the documentation runs, and gives what the pages say.
+
+The examples live in ``docs/examples/`` and are included in the pages with ``literalinclude``;
+``test_no_untested_python_example`` keeps it so.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import textwrap
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from django.core import mail
+
+from entity_event.models import ContextRenderer, Event, EventSeen, RenderingStyle, Source, Subscription
+from example import quickstart
+from tests.entities import make_entity
+from tests.testapp.models import Account, Photo, Team
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+#: The email worker of the quickstart: measured, and the same for any batch size (with the savepoint
+#: of its transaction inside the test's own).
+EMAIL_BATCH_QUERIES = 16
+
+
+def load_example(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, DOCS / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.django_db
+def test_quickstart_example():
+    result = quickstart.run_quickstart()
+
+    # The newsfeed carries new products to every user but Dave, who unsubscribed; newest first.
+    assert result["alice_feed"] == [
+        "New on Yoursite: Hiking boots ($89).",
+        "New on Yoursite: Espresso machine ($129).",
+    ]
+    assert result["dave_feed"] == []
+    assert [event.context["product"] for event in result["events"]] == ["Hiking boots", "Espresso machine"]
+
+    # One email per photo and tagged user; the duplicate tag_photo call created nothing.
+    assert result["first_batch"] == 2
+    assert result["second_batch"] == 0
+    sent = sorted((message.to, message.subject, message.body) for message in mail.outbox)
+    assert sent == [
+        (["alice@example.com"], "[Yoursite] Photo Tag", "bob tagged alice, carol in a photo at Lyon."),
+        (["carol@example.com"], "[Yoursite] Photo Tag", "bob tagged alice, carol in a photo at Lyon."),
+        (["dave@example.com"], "[Yoursite] Photo Tag", "carol tagged dave in a photo at the office party."),
+    ]
+
+
+@pytest.mark.django_db
+def test_quickstart_newsfeed_page_query_count(django_assert_num_queries, read_only_statements):
+    example = quickstart
+    result = example.run_quickstart()
+    # One query for the page of events, one for their context renderers (no hinted model), and
+    # the statements of the read-only scope the page is rendered in.
+    with django_assert_num_queries(2 + read_only_statements):
+        texts = example.newsfeed_page(result["newsfeed"], result["users"]["bob"])
+    assert texts == result["alice_feed"]
+
+
+def tag_more_photos(example, result, count: int, location: str = "Paris") -> None:
+    users = result["users"]
+    photo_source = Event.objects.get(uuid="photo-tag-1").source
+    for number in range(100, 100 + count):
+        example.tag_photo(photo_source, number, users["bob"], [users["alice"]], location)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [3, 30])
+def test_quickstart_email_batch_query_count(count, django_assert_num_queries, read_only_statements):
+    example = quickstart
+    result = example.run_quickstart()
+    tag_more_photos(example, result, count)
+    mail.outbox.clear()
+    # Measured; what matters is that the events' sources (the subjects) and the hinted users
+    # are loaded once for the batch: the same for 3 events as for 30.
+    with django_assert_num_queries(EMAIL_BATCH_QUERIES + read_only_statements):
+        assert example.send_email_batch(result["email"]) == count
+    assert len(mail.outbox) == count
+    assert {message.subject for message in mail.outbox} == {"[Yoursite] Photo Tag"}
+
+
+@pytest.mark.django_db
+def test_quickstart_email_batch_skips_events_that_did_not_render():
+    example = quickstart
+    result = example.run_quickstart()
+    tag_more_photos(example, result, 2)
+    boom = example.tag_photo(
+        Event.objects.get(uuid="photo-tag-1").source,
+        200,
+        result["users"]["bob"],
+        [result["users"]["alice"]],
+        "boom",
+    )
+    renderer = ContextRenderer.objects.get(name="short-photo-tag")
+    renderer.text_template = (
+        "{% if location == 'boom' %}{{ 1|divisibleby:0 }}{% endif %}" + renderer.text_template
+    )
+    renderer.save()
+    mail.outbox.clear()
+    # Three events claimed; the one whose template raises is left out, the two others are sent.
+    assert example.send_email_batch(result["email"]) == 3
+    assert sorted(message.body for message in mail.outbox) == ["bob tagged alice in a photo at Paris."] * 2
+    assert EventSeen.objects.filter(event=boom).exists()
+
+
+@pytest.mark.django_db
+def test_rendering_example():
+    result = load_example("rendering_example").run_example()
+
+    assert result["texts"] == ["jeff logged in at January 1, 2015", "wes logged in at February 28, 2015"]
+    assert result["htmls"] == [
+        "🔔 <b>jeff</b> logged in at January 1, 2015",
+        "🔔 <b>wes</b> logged in at February 28, 2015 [admins]",
+    ]
+    assert result["first"] == (
+        "jeff logged in at January 1, 2015",
+        "🔔 <b>jeff</b> logged in at January 1, 2015",
+    )
+    serialized = result["serialized"]
+    assert serialized["login_time"] == "February 28, 2015"
+    assert serialized["prefix"] == "🔔 "
+    assert serialized["user"]["username"] == "wes"
+    assert [group["name"] for group in serialized["user"]["groups"]] == ["admins"]
+
+
+@pytest.mark.django_db
+def test_following_example(photo_source):
+    team = make_entity("Team", kind="team")
+    member = make_entity("Member", supers=(team,))
+    outsider = make_entity("Outsider")
+
+    result = load_example("following_example").team_updates(photo_source, team, member, outsider)
+
+    # The team follows its member, not the outsider: only the member's event reaches it.
+    assert result["team_feed"] == [result["by_member"]]
+    assert result["targets"] == [(result["by_member"], [team])]
+
+
+@pytest.mark.django_db
+def test_context_hints_example(photo_source, newsfeed, django_assert_num_queries, read_only_statements):
+    example = load_example("context_hints_example")
+    blue, red = Team.objects.create(name="Blue"), Team.objects.create(name="Red")
+    ann, ben = Account.objects.create(name="Ann", team=blue), Account.objects.create(name="Ben", team=red)
+    beach = Photo.objects.create(uuid=uuid.uuid4(), title="Beach", owner=ann)
+    Photo.objects.create(uuid=uuid.uuid4(), title="Party", owner=ann)
+    first = Event.objects.create_event(
+        source=photo_source,
+        context={"items": [{"account": ann.pk}, {"account": ben.pk}], "photo": str(beach.pk)},
+    )
+    second = Event.objects.create_event(source=photo_source, context={"items": [{"account": ben.pk}]})
+    style = RenderingStyle.objects.create(name="short")
+    newsfeed.rendering_style = style
+    newsfeed.save()
+
+    # 1 renderer creation, then: the events, the renderers, the accounts (with their teams),
+    # their photos, the photos hinted by "photo"; and the read-only scope's statements.
+    with django_assert_num_queries(6 + read_only_statements):
+        rendered = example.render_with_hints(photo_source, newsfeed, style)
+
+    assert rendered[first][0] == "Ann (Blue, 2 photos); Ben (Red, 0 photos) - Beach"
+    assert rendered[second][0] == "Ben (Red, 0 photos) -"
+    assert first.context == {"items": [{"account": ann.pk}, {"account": ben.pk}], "photo": str(beach.pk)}
+
+
+@pytest.mark.django_db
+def test_deleting_example(photo_source, product_source, email, alice):
+    Event.objects.create_event(source=photo_source, actors=[alice])
+    EventSeen.objects.create(event=Event.objects.get(), medium=email)
+    ContextRenderer.objects.create(
+        name="photo", rendering_style=RenderingStyle.objects.create(name="short"), source=photo_source
+    )
+    Subscription.objects.create(medium=email, source=photo_source, entity=alice)
+    kept = Event.objects.create_event(source=product_source, actors=[alice])
+
+    load_example("deleting_example").delete_source_with_its_events("photo-tag")
+
+    assert list(Source.objects.all()) == [product_source]
+    assert list(Event.objects.all()) == [kept]
+    assert not ContextRenderer.objects.exists() and not Subscription.objects.exists()
+    assert not EventSeen.objects.exists()
+
+
+def readme_python_blocks() -> list[str]:
+    return [block.text for block in literal_blocks(ROOT / "README.rst") if block.language == "python"]
+
+
+def test_readme_example_is_the_tested_code():
+    source = (DOCS / "examples" / "readme_example.py").read_text()
+    region = source.split("# README example start\n")[1].split("# README example end")[0]
+    settings_block, example_block = readme_python_blocks()
+    assert settings_block.startswith("INSTALLED_APPS = [")
+    assert example_block == textwrap.dedent(region).strip()
+
+
+@pytest.mark.django_db
+def test_readme_example(capsys):
+    all_users = make_entity("All users", kind="group")
+    alice = make_entity("Alice", supers=(all_users,))
+    bob = make_entity("Bob", supers=(all_users,))
+    make_entity("Carol", supers=(all_users,))
+    owner, photo = Team.objects.create(name="owner"), Team.objects.create(name="photo")
+
+    example = load_example("readme_example")
+    example.readme_example(all_users, alice.entity_kind, [alice, bob], owner, photo)
+
+    assert capsys.readouterr().out == "Paris ['alice@example.com', 'bob@example.com']\n"
+    # The uuid makes the creation idempotent: the same photo again creates no second event.
+    assert Event.objects.get().uuid == f"photo-tag-{photo.pk}"
+
+
+# -- No untested Python example in the documentation -------------------------------------------
+
+
+@dataclass
+class LiteralBlock:
+    path: Path
+    line: int
+    language: str  # "python", "sh", ... or "" for a ``::`` block
+    text: str
+
+
+#: Python blocks that only show configuration, allowed inline: (file name, first line).
+INLINE_PYTHON_ALLOWED = {
+    ("installation.rst", "INSTALLED_APPS = ["),
+    ("README.rst", "INSTALLED_APPS = ["),
+    ("security.rst", 'ENTITY_EVENT_CONTEXT_HINT_MODELS = ["auth.User", "photos.Photo", "entity.Entity"]'),
+}
+
+#: Python files outside docs/examples/ that pages may include, with the test that runs them.
+INCLUDES_ALLOWED = {
+    "../tests/testapp/models.py": "tests/routing/test_semantics.py::TestFollowSubEntitiesMedium",
+    "../example/quickstart.py": "tests/project/test_docs_examples.py::test_quickstart_example",
+}
+
+_DIRECTIVE = re.compile(r"^(\s*)\.\. (code-block|code|sourcecode|literalinclude)::\s*(\S*)\s*$")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _body(lines: list[str], start: int, parent_indent: int) -> tuple[list[str], int]:
+    """The indented lines after ``start`` (options and content), and where they end."""
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > parent_indent):
+        end += 1
+    return lines[start + 1 : end], end
+
+
+def literal_blocks(path: Path) -> list[LiteralBlock]:
+    """Every code block of an .rst file: directives and ``::`` literal blocks, with their text."""
+    lines = path.read_text().splitlines()
+    blocks = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        match = _DIRECTIVE.match(line)
+        if match and match.group(2) != "literalinclude":
+            body, end = _body(lines, index, len(match.group(1)))
+            content = [row for row in body if not row.strip().startswith(":")]
+            text = textwrap.dedent("\n".join(content)).strip()
+            blocks.append(LiteralBlock(path, index + 1, match.group(3).lower(), text))
+            index = end
+            continue
+        if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
+            body, end = _body(lines, index, _indent(line))
+            blocks.append(LiteralBlock(path, index + 1, "", textwrap.dedent("\n".join(body)).strip()))
+            index = end
+            continue
+        index += 1
+    return blocks
+
+
+def is_python(block: LiteralBlock) -> bool:
+    if block.language in ("python", "py", "python3", "pycon", "default"):
+        return True
+    if block.language:
+        return False
+    try:
+        ast.parse(block.text)
+    except SyntaxError:
+        return False  # shell commands, program output
+    return True
+
+
+def rst_files() -> list[Path]:
+    return [*sorted(DOCS.rglob("*.rst")), ROOT / "README.rst"]
+
+
+def test_the_scanner_finds_python_blocks(tmp_path):
+    page = tmp_path / "page.rst"
+    page.write_text(
+        "Intro::\n\n    x = compute()\n\nShell::\n\n    pip install thing\n\n"
+        ".. code-block:: python\n   :caption: c\n\n   import os\n\n.. code-block:: sh\n\n   ls\n"
+    )
+    blocks = literal_blocks(page)
+    assert [(block.line, block.language, block.text) for block in blocks] == [
+        (1, "", "x = compute()"),
+        (5, "", "pip install thing"),
+        (9, "python", "import os"),
+        (14, "sh", "ls"),
+    ]
+    assert [is_python(block) for block in blocks] == [True, False, True, False]
+
+
+def test_no_untested_python_example():
+    """Python examples are literalincludes of docs/examples/ (run by this module), except the
+    few configuration snippets of INLINE_PYTHON_ALLOWED."""
+    untested = [
+        f"{block.path.relative_to(ROOT)}:{block.line}: {block.text.splitlines()[0]}"
+        for path in rst_files()
+        for block in literal_blocks(path)
+        if is_python(block)
+        and (path.name, block.text.splitlines()[0]) not in INLINE_PYTHON_ALLOWED
+        and not (path.name == "README.rst" and block.text == readme_python_blocks()[1])
+    ]
+    assert untested == []
+
+
+def test_every_included_example_is_run_by_a_test():
+    tests = "".join(path.read_text() for path in (ROOT / "tests").rglob("test_*.py"))
+    included = set()
+    for path in rst_files():
+        for match in re.finditer(r"\.\. literalinclude:: (\S+)", path.read_text()):
+            included.add(match.group(1))
+    assert included, "no literalinclude found"
+    for name in sorted(included):
+        if name in INCLUDES_ALLOWED:
+            test_file, _, test_name = INCLUDES_ALLOWED[name].partition("::")
+            assert test_name in (ROOT / test_file).read_text()
+            continue
+        assert name.startswith("examples/") and name.endswith(".py"), name
+        module = Path(name).stem
+        assert (DOCS / name).exists(), name
+        assert f'load_example("{module}")' in tests or f'"{module}.py"' in tests, f"{name} is run by no test"
+    for example in (DOCS / "examples").glob("*.py"):
+        if example.name == "readme_example.py":
+            continue  # shown in README.rst, see test_readme_example_is_the_tested_code
+        assert f"examples/{example.name}" in included, f"{example.name} is shown on no page"
+
+
+def test_release_checklist_versions_agree():
+    """The release checklist sets the version in two places; the docs show entity_event's."""
+    import tomllib
+
+    import entity_event
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == entity_event.__version__
+    base_version = re.match(r"\d+\.\d+\.\d+", entity_event.__version__).group()
+    notes = (DOCS / "release_notes.rst").read_text()
+    assert f"Unreleased ({base_version})" in notes or f"\n{base_version}" in notes

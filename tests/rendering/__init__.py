@@ -1,0 +1,1 @@
+"""How events look: renderers, templates, context hints, serialized contexts, hostile templates."""

@@ -1,0 +1,53 @@
+"""The query methods cost the same number of queries whatever the size of the world (default
+following rule): a small and a large world, each asked the same question (docs/performance.rst)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from tests.worlds import BASE, scaled_routing_world
+
+pytestmark = pytest.mark.django_db
+
+
+class TestQueryCounts:
+    """The number of queries does not depend on the size of the world (default following rule)."""
+
+    @pytest.mark.parametrize(
+        ("call", "queries"),
+        [
+            (lambda medium, user: list(medium.events()), 1),
+            (lambda medium, user: list(medium.events(seen=False, actor=user, start_time=BASE)), 1),
+            (lambda medium, user: list(medium.entity_events(user)), 1),
+            (lambda medium, user: list(medium.entity_events(user, seen=True, include_expired=True)), 1),
+            (lambda medium, user: medium.events_targets(), 7),
+            (lambda medium, user: medium.events_targets(seen=False, entity_kind=user.entity_kind_id), 7),
+        ],
+    )
+    def test_constant(self, source_group, django_assert_num_queries, call, queries):
+        small = scaled_routing_world(source_group, 3)
+        large = scaled_routing_world(source_group, 30)
+        for medium, user in (small, large):
+            with django_assert_num_queries(queries):
+                result = call(medium, user)
+            assert result
+
+    @pytest.mark.parametrize(
+        ("call", "queries"),
+        [
+            # The query (and, for a claim, the re-check of the claimed rows), then one INSERT of
+            # the seen records of the returned events.
+            (lambda medium, user: medium.events(mark_seen=True), 2),
+            (lambda medium, user: medium.entity_events(user, seen=False, mark_seen=True), 3),
+            (lambda medium, user: medium.events_targets(mark_seen=True), 8),
+            (lambda medium, user: medium.events_targets(seen=False, mark_seen=True), 9),
+        ],
+    )
+    def test_constant_when_marking(self, source_group, django_assert_num_queries, call, queries):
+        # The transaction of the marking call adds a savepoint and its release inside the test's
+        # transaction; a caller outside a transaction runs BEGIN / COMMIT instead.
+        for medium, user in (scaled_routing_world(source_group, 3), scaled_routing_world(source_group, 30)):
+            with django_assert_num_queries(queries + 2 * connection.features.uses_savepoints):
+                result = call(medium, user)
+            assert len(result) > 0
