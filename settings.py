@@ -91,5 +91,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 
+#: Emails (the demo's, the delivery command's) are written as files to sent-mail/, not sent.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = BASE_DIR / "sent-mail"
+
 #: The medium whose events the example site's newsfeed page shows (see docs/example_site.rst).
 EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"

@@ -11,6 +11,9 @@ from typing import Any
 
 def readme_example(all_users: Any, user_kind: Any, tagged: list[Any], owner: Any, photo: Any) -> None:
     # README example start
+    from django.core.mail import send_mail
+    from django.db import transaction
+
     from entity_event import Event, Medium, Source, SourceGroup, Subscription
 
     site = SourceGroup.objects.create(name="yoursite", display_name="Yoursite")
@@ -31,7 +34,11 @@ def readme_example(all_users: Any, user_kind: Any, tagged: list[Any], owner: Any
         ignore_duplicates=True,
     )
 
-    # An email worker: each event not sent yet, once, with the entities to notify.
-    for event, targets in email.events_targets(seen=False, mark_seen=True):
-        print(event.context["photo_location"], [target.entity_meta["email"] for target in targets])
+    # An email worker: claim up to 100 events not sent yet, oldest first, with the entities to
+    # notify. In one transaction with the sending: if sending fails, the claim is rolled back and
+    # the next run claims these events again (at-least-once delivery).
+    with transaction.atomic():
+        for event, targets in email.events_targets(seen=False, mark_seen=True, limit=100):
+            for target in targets:
+                send_mail("Tagged", event.context["photo_location"], None, [target.entity_meta["email"]])
     # README example end

@@ -11,6 +11,7 @@ from django.db.models import ProtectedError
 
 from entity_event.models import (
     ContextRenderer,
+    Delivery,
     Event,
     EventActor,
     EventSeen,
@@ -177,6 +178,9 @@ def test_every_foreign_key_has_the_decided_and_documented_on_delete():
         "ContextRenderer.rendering_style": "PROTECT",
         "ContextRenderer.source": "PROTECT",
         "ContextRenderer.source_group": "PROTECT",
+        "Delivery.event": "CASCADE",
+        "Delivery.medium": "CASCADE",
+        "Delivery.target": "CASCADE",
     }
     models = [
         SourceGroup,
@@ -189,6 +193,7 @@ def test_every_foreign_key_has_the_decided_and_documented_on_delete():
         EventActor,
         EventSeen,
         ContextRenderer,
+        Delivery,
     ]
     actual = {
         f"{model.__name__}.{field.name}": field.remote_field.on_delete.__name__

@@ -207,7 +207,7 @@ def test_readme_example_is_the_tested_code():
 
 
 @pytest.mark.django_db
-def test_readme_example(capsys):
+def test_readme_example():
     all_users = make_entity("All users", kind="group")
     alice = make_entity("Alice", supers=(all_users,))
     bob = make_entity("Bob", supers=(all_users,))
@@ -217,7 +217,10 @@ def test_readme_example(capsys):
     example = load_example("readme_example")
     example.readme_example(all_users, alice.entity_kind, [alice, bob], owner, photo)
 
-    assert capsys.readouterr().out == "Paris ['alice@example.com', 'bob@example.com']\n"
+    assert sorted((message.to, message.body) for message in mail.outbox) == [
+        (["alice@example.com"], "Paris"),
+        (["bob@example.com"], "Paris"),
+    ]
     # The uuid makes the creation idempotent: the same photo again creates no second event.
     assert Event.objects.get().uuid == f"photo-tag-{photo.pk}"
 
@@ -364,3 +367,33 @@ def test_release_checklist_versions_agree():
     base_version = re.match(r"\d+\.\d+\.\d+", entity_event.__version__).group()
     notes = (DOCS / "release_notes.rst").read_text()
     assert f"Unreleased ({base_version})" in notes or f"\n{base_version}" in notes
+
+
+@pytest.mark.django_db
+def test_delivery_example(photo_source):
+    from entity_event.delivery import deliver_batch
+    from entity_event.models import Delivery, Medium, Subscription
+
+    example = load_example("delivery_example")
+    sent = []
+
+    class FakePushService:
+        def send(self, device: str, text: str) -> None:
+            if device == "broken":
+                raise example.PushError("device unknown")
+            sent.append((device, text))
+
+    example.push_service = FakePushService()
+    medium = Medium.objects.create(name="push", display_name="Push")
+    for name, device in (("Ann", "phone-1"), ("Bob", "broken")):
+        target = make_entity(name)
+        target.entity_meta = {"device": device}
+        target.save()
+        Subscription.objects.create(medium=medium, source=photo_source, entity=target, only_following=False)
+    Event.objects.create_event(source=photo_source, context={"text": "Hello"})
+
+    report = deliver_batch(medium, example.push)
+
+    assert sent == [("phone-1", "Hello")]
+    assert (report.sent, report.retried) == (1, 1)
+    assert Delivery.objects.get(target__display_name="Bob").last_error == "device unknown"

@@ -3,8 +3,10 @@
 The world is the one docs/quickstart.rst builds, with the very functions the page shows
 (``example.quickstart``): two sources, two mediums, four users under an all-users group,
 subscriptions, one unsubscription, a rendering style with its context renderers, and a few
-events. The command then prints one user's newsfeed, the emails an email worker sends (captured
-in memory, not sent), and the same worker run again, to show nothing is sent twice.
+events. The command then prints one user's newsfeed, delivers the emails with
+``manage.py deliver_entity_events --medium email`` (through the project's ``EMAIL_BACKEND``: the
+runnable project writes them as files in ``sent-mail/``) and prints them, and runs the delivery
+again, to show nothing is sent twice.
 
 It runs on a database without entity_event data. ``--reset`` first deletes what an earlier run
 created (the quickstart's source group, sources, mediums, style, renderers, their events and
@@ -15,18 +17,20 @@ belongs to the example project, not to the app: sites that install entity_event 
 from __future__ import annotations
 
 import json
+from io import StringIO
 from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
-from django.core import mail
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.test.utils import override_settings
 from entity.models import Entity
 
+from entity_event.delivery import email_address
 from entity_event.models import (
     ContextRenderer,
+    Delivery,
     Event,
     Medium,
     RenderingStyle,
@@ -106,16 +110,11 @@ def delete_world() -> None:
 
 
 def run_scenario(world: dict[str, Any]) -> dict[str, Any]:
-    """Read and render the world as a newsfeed page and an email worker do."""
+    """Read and render the world as a newsfeed page does, then deliver the emails with the delivery
+    command, twice: the second run finds nothing left to send."""
     newsfeed: Medium = world["newsfeed"]
     email: Medium = world["email"]
     reader = world["users"]["alice"]
-    batches = []
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-        for _ in range(2):
-            mail.outbox = []
-            quickstart.send_email_batch(email)
-            batches.append([{"to": m.to, "subject": m.subject, "text": m.body} for m in mail.outbox])
     subscriptions = Subscription.objects.filter(medium__in=[email, newsfeed]).cache_related().order_by("pk")
     unsubscriptions = Unsubscription.objects.filter(medium__in=[email, newsfeed]).select_related(
         "entity", "medium", "source"
@@ -124,9 +123,34 @@ def run_scenario(world: dict[str, Any]) -> dict[str, Any]:
         "world": [f"subscription: {subscription}" for subscription in subscriptions]
         + [f"unsubscription: {unsubscription}" for unsubscription in unsubscriptions],
         "newsfeed": {"entity": str(reader), "texts": quickstart.newsfeed_page(newsfeed, reader)},
-        "emails": batches[0],
-        "emails_second_run": batches[1],
+        "emails": deliver_emails(email),
+        "emails_second_run": deliver_emails(email),
     }
+
+
+def deliver_emails(email: Medium) -> list[dict[str, Any]]:
+    """Run ``manage.py deliver_entity_events --medium email`` (through the project's
+    ``EMAIL_BACKEND``: the runnable project keeps the messages as files in ``sent-mail/``); return
+    what it sent: one message per recipient."""
+    before = list(
+        Delivery.objects.filter(medium=email, status=Delivery.Status.SENT).values_list("pk", flat=True)
+    )
+    call_command("deliver_entity_events", "--medium", email.name, stdout=StringIO())
+    sent = list(
+        Delivery.objects.filter(medium=email, status=Delivery.Status.SENT)
+        .exclude(pk__in=before)
+        .select_related("event__source", "target")
+        .order_by("event__time", "target__display_name")
+    )
+    rendered = email.render(list({delivery.event_id: delivery.event for delivery in sent}.values()))
+    return [
+        {
+            "to": [email_address(delivery.target)],
+            "subject": delivery.event.source.display_name,
+            "text": rendered[delivery.event][0],
+        }
+        for delivery in sent
+    ]
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -147,7 +171,7 @@ def format_report(report: dict[str, Any]) -> str:
             "",
         ]
     lines.append(
-        f"Same worker again -> {len(report['emails_second_run'])} email(s): the first run marked every "
-        "event seen on the email medium, so nothing is sent twice."
+        f"Same command again -> {len(report['emails_second_run'])} email(s): the first run claimed every "
+        "event on the email medium and recorded each delivery, so nothing is sent twice."
     )
     return "\n".join(lines) + "\n"
