@@ -67,8 +67,8 @@ class Command(BaseCommand):
             if Source.objects.exists() or Medium.objects.exists() or Event.objects.exists():
                 raise CommandError(
                     "This database already holds entity_event data. Run `manage.py entity_event_demo "
-                    "--reset` to delete what an earlier demo created and build it again (or delete "
-                    "the database file, db.sqlite3 by default, and migrate)."
+                    "--reset` (in a clone: `bash scripts/demo --reset`) to delete what an earlier demo "
+                    "created and build it again, or delete the database file (db.sqlite3 by default)."
                 )
             world = build_world()
         report = run_scenario(world)
@@ -161,7 +161,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines += [f"  - {text}" for text in report["newsfeed"]["texts"]] or ["  (empty)"]
     lines += [
         "",
-        f"Email worker: events_targets(seen=False, mark_seen=True) -> {len(report['emails'])} email(s)",
+        f"manage.py deliver_entity_events --medium email -> {len(report['emails'])} email(s)",
     ]
     for message in report["emails"]:
         lines += [
