@@ -6,6 +6,8 @@ workers: forgets the seen marks, starts the workers (processes, each with its ow
 each claiming ``events_targets(seen=False, mark_seen=True, limit=--batch-size)`` in a loop until
 a claim comes back empty, and prints the wall time and the events claimed per second. The claim
 is exactly-once, so the workers' counts add up to ``--events``; the script checks it.
+With ``--memory`` it also prints how much memory one claim of the whole backlog takes, with
+``limit=--batch-size`` and without a limit (peak resident memory of a fresh process, Linux).
 Meant for PostgreSQL (SQLite serialises writers: more workers only wait)::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench \\
@@ -101,6 +103,41 @@ def run(workers: int, batch_size: int) -> tuple[float, int]:
     return seconds, claimed
 
 
+def peak_memory_of_claim(limit: int | None, queue: Any) -> None:
+    """A process: claim once (``limit`` events at most) and report the growth of its peak
+    resident memory, in bytes, read from ``/proc/self/status`` (reset first by ``clear_refs``)."""
+    connections.close_all()
+    medium = Medium.objects.get(name="email")
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # resets the peak to the current resident memory
+    before = resident_memory("VmHWM")
+    claimed = len(medium.events_targets(seen=False, mark_seen=True, limit=limit))
+    queue.put((claimed, resident_memory("VmHWM") - before))
+    connections.close_all()
+
+
+def resident_memory(field: str) -> int:
+    """A memory field (``VmRSS``, ``VmHWM``) of this process's ``/proc/self/status``, in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise LookupError(field)
+
+
+def memory(limit: int | None) -> tuple[int, int]:
+    """Events claimed and peak memory growth of one claim with ``limit``, seen marks forgotten."""
+    EventSeen.objects.all().delete()
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=peak_memory_of_claim, args=(limit, queue))
+    process.start()
+    claimed, growth = queue.get()
+    process.join()
+    return claimed, growth
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20000)
@@ -108,6 +145,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory", action="store_true", help="also measure one claim's memory")
     args = parser.parse_args()
 
     old_config = setup_databases(verbosity=0, interactive=False)
@@ -128,6 +166,12 @@ def main() -> None:
                 timings.append(seconds)
             median = statistics.median(timings)
             print(f"| {workers:>7} | {median:>8.2f} | {args.events / median:>9,.0f} |")
+        if args.memory:
+            print(f"\n| {'one claim':>20} | {'events':>9} | {'peak memory growth':>18} |")
+            print(f"|{'-' * 22}|{'-' * 11}|{'-' * 20}|")
+            for label, limit in ((f"limit={args.batch_size}", args.batch_size), ("no limit", None)):
+                claimed, growth = memory(limit)
+                print(f"| {label:>20} | {claimed:>9,} | {growth / 2**20:>15.1f} MB |")
     finally:
         teardown_databases(old_config, verbosity=0)
 
