@@ -31,7 +31,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from entity_event import admin_renderers  # noqa: F401 (registers the context renderers' admin)
+from entity_event import (
+    admin_reads,  # noqa: F401 (registers the read state's admin)
+    admin_renderers,  # noqa: F401 (registers the context renderers' admin)
+)
 from entity_event.admin_base import JSON_FORM_FIELD, ModelAdmin, TabularInline
 from entity_event.admin_deletion import DeletionCountsMixin
 from entity_event.delivery import queue_again

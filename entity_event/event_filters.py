@@ -12,7 +12,7 @@ from datetime import datetime
 
 from entity.models import Entity
 
-from entity_event.validation import check_flag, check_limit, check_time, model_pk
+from entity_event.validation import check_flag, check_limit, check_optional_flag, check_time, model_pk
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ class EventFilters:
         naming the method and the argument (``events(): seen must be True, False or None``)."""
         for name, moment in (("start_time", start_time), ("end_time", end_time)):
             check_time(moment, f"{method}(): {name}")
-        if seen is not None and not isinstance(seen, bool):
-            raise TypeError(f"{method}(): seen must be True, False or None, got {seen!r}")
+        check_optional_flag(seen, f"{method}(): seen")
         check_flag(include_expired, f"{method}(): include_expired")
         check_flag(mark_seen, f"{method}(): mark_seen")
         actor_id = None if actor is None else model_pk(actor, Entity, f"{method}(): actor")

@@ -23,6 +23,7 @@ from entity_event.event_filters import EventFilters
 from entity_event.following import entity_id_of, entity_ids, subset_subscriptions, uses_default_following
 from entity_event.models import Event, EventActor, EventSeen, Medium, Subscription, Unsubscription
 from entity_event.querysets import EventQuerySet
+from entity_event.read_state import with_read_state
 
 #: A subquery of event ids (``values("event_id")`` of ``EventActor`` rows), for ``pk__in``.
 EventIds: TypeAlias = models.QuerySet[EventActor, Mapping[str, object]]
@@ -208,6 +209,12 @@ def medium_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
     return deliver(medium_events_query(medium, filters), medium, filters)
 
 
-def entity_medium_events(medium: Medium, entity: Entity | int, filters: EventFilters) -> EventQuerySet:
-    """``Medium.entity_events()``: its query, marked seen (or claimed) as the filters ask."""
-    return deliver(entity_events_query(medium, entity, filters), medium, filters)
+def entity_medium_events(
+    medium: Medium, entity: Entity | int, filters: EventFilters, read: bool | None = None
+) -> EventQuerySet:
+    """``Medium.entity_events()``: its query, restricted to the events the entity has read (or
+    not) when ``read`` is given, marked seen (or claimed) as the filters ask."""
+    events = entity_events_query(medium, entity, filters)
+    if read is not None:
+        events = with_read_state(events, medium, entity_id_of(entity, "entity"), read)
+    return deliver(events, medium, filters)

@@ -105,6 +105,13 @@ def check_flag(value: object, argument: str) -> bool:
     return value
 
 
+def check_optional_flag(value: object, argument: str) -> bool | None:
+    """``True``, ``False`` or ``None`` (a three-way filter such as ``seen`` or ``read``)."""
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"{argument} must be True, False or None, got {value!r}")
+    return value
+
+
 def check_time(value: object, argument: str) -> datetime | None:
     """``None`` or a ``datetime`` that every supported database and Python can round-trip.
 

@@ -1,6 +1,6 @@
 """The data model: where events come from (``sources``), who receives them (``subscriptions``), on
-which medium (``mediums``), what happened (``events``), how it looks (``renderers``) and where it
-went (``deliveries``).
+which medium (``mediums``), what happened (``events``), how it looks (``renderers``), where it
+went (``deliveries``) and who read it (``reads``).
 
 Everything is importable from ``entity_event.models``, as in the 0.7 API. The model methods of
 that API delegate to the services: routing and targets (who receives which event), claims (seen
@@ -10,6 +10,7 @@ marks) and rendering (how it looks); docs/architecture.rst draws the layers.
 from entity_event.models.deliveries import Delivery
 from entity_event.models.events import AdminEvent, Event, EventActor, EventSeen
 from entity_event.models.mediums import Medium
+from entity_event.models.reads import ReadMark, ReadState
 from entity_event.models.renderers import ContextRenderer, RenderingStyle
 from entity_event.models.sources import Source, SourceGroup
 from entity_event.models.subscriptions import Subscription, Unsubscription
@@ -22,6 +23,8 @@ __all__ = [
     "EventActor",
     "EventSeen",
     "Medium",
+    "ReadMark",
+    "ReadState",
     "RenderingStyle",
     "Source",
     "SourceGroup",

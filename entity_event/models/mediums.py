@@ -15,7 +15,7 @@ from entity.models import Entity, EntityKind
 
 from entity_event.event_filters import EventFilters
 from entity_event.models.renderers import RenderingStyle
-from entity_event.validation import validate_additional_context
+from entity_event.validation import check_optional_flag, validate_additional_context
 
 if TYPE_CHECKING:
     from entity_event.following import Entities
@@ -136,17 +136,49 @@ class Medium(models.Model):
         actor: Entity | int | None = None,
         mark_seen: bool = False,
         limit: int | None = None,
+        read: bool | None = None,
     ) -> EventQuerySet:
         """The events ``entity`` receives on this medium through the subscriptions it is part of,
         minus the sources it unsubscribed from, newest first, as a lazy queryset (one query).
-        Takes the filters of ``events()``, and its ``limit``."""
+        Takes the filters of ``events()``, and its ``limit``.
+
+        ``read`` keeps the events the entity has read (``True``) or not (``False``) on this
+        medium (see ``mark_read``); it reads the entity's read state when called (two queries).
+        """
         from entity_event.routing import entity_medium_events
 
         filters = EventFilters.checked(
             "entity_events", start_time=start_time, end_time=end_time, seen=seen,
             include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
         )  # fmt: skip
-        return entity_medium_events(self, entity, filters)
+        return entity_medium_events(
+            self, entity, filters, read=check_optional_flag(read, "entity_events(): read")
+        )
+
+    def mark_read(self, entity: Entity | int, events: Iterable[Event | int] | None = None) -> None:
+        """Mark events of ``entity``'s feed on this medium read, for that entity only (``seen``
+        is unchanged). ``events=None`` marks everything up to now: events created afterwards are
+        unread. Otherwise ``events`` is a queryset or a list of events or ids; the ones outside
+        the entity's feed are ignored. Idempotent; safe under concurrent calls (the last wins);
+        a constant number of queries."""
+        from entity_event.reading import mark_read
+
+        mark_read(self, entity, events)
+
+    def mark_unread(self, entity: Entity | int, events: Iterable[Event | int]) -> None:
+        """Mark events of ``entity``'s feed on this medium unread again, for that entity only.
+        ``events`` as for ``mark_read``."""
+        from entity_event.reading import mark_unread
+
+        mark_unread(self, entity, events)
+
+    def unread_count(self, entity: Entity | int) -> int:
+        """How many events of ``entity``'s feed on this medium (``entity_events(entity)``:
+        unexpired, unsubscriptions applied) it has not read. Three queries; the cost follows the
+        unread events, not the size of the event table."""
+        from entity_event.reading import unread_count
+
+        return unread_count(self, entity)
 
     def events_targets(
         self,

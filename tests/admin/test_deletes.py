@@ -31,9 +31,9 @@ pytestmark = pytest.mark.django_db
 
 #: Queries of the delete confirmation of a medium, whatever its number of seen records: the
 #: session, the user, the medium, then one COUNT per kind of row: the mediums themselves,
-#: deliveries, subscriptions, unsubscriptions, seen records, and the rows of the test app's
-#: Medium subclass.
-MEDIUM_PAGE_QUERIES = 9
+#: deliveries, subscriptions, unsubscriptions, seen records, read watermarks, read marks, and the
+#: rows of the test app's Medium subclass.
+MEDIUM_PAGE_QUERIES = 11
 #: The list items of that page: the medium and its seen records, then the same two in the summary.
 MEDIUM_PAGE_LIST_ITEMS = 4
 #: Queries of the delete confirmation of a source with events (refused): the session, the user,
@@ -98,7 +98,7 @@ class TestAdminConfirmation:
     def test_every_model_admin_of_the_app_counts(self):
         models = apps.get_app_config("entity_event").get_models()
         admins = [admin.site.get_model_admin(model) for model in models if admin.site.is_registered(model)]
-        assert len(admins) == 11  # every model but EventActor, edited on its event's page
+        assert len(admins) == 13  # every model but EventActor, edited on its event's page
         assert all(isinstance(model_admin, DeletionCountsMixin) for model_admin in admins)
 
     def test_a_medium_shows_counts_of_what_goes_with_it(self, admin_client, follow, photo_source, alice, bob):

@@ -15,6 +15,8 @@ from entity_event.models import (
     EventActor,
     EventSeen,
     Medium,
+    ReadMark,
+    ReadState,
     RenderingStyle,
     Source,
     SourceGroup,
@@ -36,6 +38,8 @@ ALL_MODELS = [
     EventSeen,
     RenderingStyle,
     ContextRenderer,
+    ReadState,
+    ReadMark,
 ]
 
 
@@ -87,6 +91,8 @@ def world(source_group, photo_source, product_source, email, newsfeed, alice, bo
         ),
         "photo_seen": EventSeen.objects.create(event=photo_event, medium=email),
         "product_seen": EventSeen.objects.create(event=product_event, medium=newsfeed),
+        "alice_read_state": ReadState.objects.create(medium=email, entity=alice, read_up_to=photo_event.pk),
+        "bob_read_mark": ReadMark.objects.create(medium=newsfeed, entity=bob, event=product_event, read=True),
         "photo_renderer": ContextRenderer.objects.create(
             name="photo short", rendering_style=style, source=photo_source, text_template="{{ a }}"
         ),
@@ -128,6 +134,9 @@ def test_every_changelist_and_add_page_loads(admin_client, world, model):
         (Event, "product-1", ["product_event"]),
         (Event, "Photo Tag", ["photo_event"]),
         (Event, "Bob", ["product_event"]),  # by an actor's display name
+        (ReadState, "Alice", ["alice_read_state"]),
+        (ReadMark, "Bob", ["bob_read_mark"]),
+        (ReadMark, "product-1", ["bob_read_mark"]),
         (EventSeen, "photo-1", ["photo_seen"]),
         (EventSeen, "New Product", ["product_seen"]),
         (EventSeen, "newsfeed", ["product_seen"]),
@@ -266,6 +275,20 @@ def _subscriptions(source: Source, medium: Medium, numbers: range) -> None:
     )
 
 
+def _read_states(source: Source, medium: Medium, numbers: range) -> None:
+    ReadState.objects.bulk_create(
+        ReadState(medium=medium, entity=make_entity(f"Reader {n}"), read_up_to=n) for n in numbers
+    )
+
+
+def _read_marks(source: Source, medium: Medium, numbers: range) -> None:
+    reader = make_entity(f"Reader {numbers.start}")
+    ReadMark.objects.bulk_create(
+        ReadMark(medium=medium, entity=reader, event=event, read=True)
+        for event in _events(source, medium, numbers)
+    )
+
+
 def _seen(source: Source, medium: Medium, numbers: range) -> None:
     EventSeen.objects.bulk_create(
         EventSeen(event=event, medium=medium) for event in _events(source, medium, numbers)
@@ -274,8 +297,14 @@ def _seen(source: Source, medium: Medium, numbers: range) -> None:
 
 @pytest.mark.parametrize(
     "model, make_rows, num_queries",
-    [(Event, _events, 8), (Subscription, _subscriptions, 7), (EventSeen, _seen, 5)],
-    ids=["Event", "Subscription", "EventSeen"],
+    [
+        (Event, _events, 8),
+        (Subscription, _subscriptions, 7),
+        (EventSeen, _seen, 5),
+        (ReadState, _read_states, 5),
+        (ReadMark, _read_marks, 5),
+    ],
+    ids=["Event", "Subscription", "EventSeen", "ReadState", "ReadMark"],
 )
 def test_changelist_queries_do_not_grow_with_rows(
     admin_client, photo_source, email, django_assert_num_queries, model, make_rows, num_queries

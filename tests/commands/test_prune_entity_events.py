@@ -21,6 +21,8 @@ from entity_event.models import (
     EventActor,
     EventSeen,
     Medium,
+    ReadMark,
+    ReadState,
     Source,
     SourceGroup,
     Subscription,
@@ -84,11 +86,26 @@ class TestWhatIsDeleted:
     def test_expired_more_than_n_days_ago(self, timeline):
         output = prune("--expired-days", "30")
         assert uuid_prefixes() == {"expiredrecently", "old", "recent"}
-        assert "Deleted 2 events (4 actors, 4 seen records, 0 deliveries) in 1 batches." in output
+        assert (
+            "Deleted 2 events (4 actors, 4 seen records, 0 deliveries, 0 read marks) in 1 batches." in output
+        )
         # The survivors keep their actors and seen records.
         assert EventActor.objects.count() == 2 + 2 + 2
         assert EventSeen.objects.count() == 2 + 2 + 2
         assert not EventActor.objects.filter(event__uuid__startswith="expiredlongago").exists()
+
+    def test_the_read_marks_of_deleted_events_go_and_the_watermarks_stay(self, timeline, email, alice):
+        # Marks made directly: which events a feed holds is not the point here.
+        events = {event.uuid: event for event in Event.objects.all()}
+        ReadMark.objects.bulk_create(
+            ReadMark(medium=email, entity=alice, event=events[uuid], read=True)
+            for uuid in ("expiredlongago-0", "expiredlongago-1", "recent-0")
+        )
+        ReadState.objects.create(medium=email, entity=alice, read_up_to=max(e.pk for e in events.values()))
+        output = prune("--expired-days", "30")
+        assert "Deleted 2 events (4 actors, 4 seen records, 0 deliveries, 2 read marks)" in output
+        assert list(ReadMark.objects.values_list("event__uuid", flat=True)) == ["recent-0"]
+        assert ReadState.objects.count() == 1
 
     def test_expired_days_zero_means_every_expired_event(self, timeline):
         prune("--expired-days", "0")
@@ -102,7 +119,7 @@ class TestWhatIsDeleted:
         output = prune("--expired-days", "30", "--older-than-days", "365")
         assert uuid_prefixes() == {"expiredrecently", "recent"}
         assert "expired before" in output and "or that happened before" in output
-        assert "Deleted 4 events (6 actors, 6 seen records, 0 deliveries)" in output
+        assert "Deleted 4 events (6 actors, 6 seen records, 0 deliveries, 0 read marks)" in output
 
     def test_events_that_never_expire_are_kept_by_expired_days(self, timeline):
         prune("--expired-days", "0")
@@ -138,15 +155,17 @@ class TestWhatIsDeleted:
         """The command deletes actors and seen records itself before the events (without the
         collector, which would load every event): a new model pointing at Event must be added."""
         pointing_at_event = {
-            relation.related_model for relation in Event._meta.related_objects if not relation.many_to_many
+            field.related_model
+            for field in Event._meta.get_fields(include_hidden=True)
+            if field.auto_created and not field.concrete and not field.many_to_many
         }
-        assert pointing_at_event == {EventActor, EventSeen, Delivery}
+        assert pointing_at_event == {EventActor, EventSeen, Delivery, ReadMark}
 
     def test_nothing_to_delete(self, timeline):
         output = prune("--expired-days", "365")
         assert (
             output.splitlines()[-1]
-            == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
+            == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries, 0 read marks) in 0 batches."
         )
         assert "batch 1" not in output
         assert Event.objects.count() == 8
@@ -160,10 +179,10 @@ class TestBatches:
         lines = output.splitlines()
         assert lines[0].startswith("Events to delete: those that expired before ")
         assert lines[1:] == [
-            "batch 1: deleted 10 events (20 actors, 10 seen records, 0 deliveries), 10 so far",
-            "batch 2: deleted 10 events (20 actors, 10 seen records, 0 deliveries), 20 so far",
-            "batch 3: deleted 5 events (10 actors, 5 seen records, 0 deliveries), 25 so far",
-            "Deleted 25 events (50 actors, 25 seen records, 0 deliveries) in 3 batches.",
+            "batch 1: deleted 10 events (20 actors, 10 seen records, 0 deliveries, 0 read marks), 10 so far",
+            "batch 2: deleted 10 events (20 actors, 10 seen records, 0 deliveries, 0 read marks), 20 so far",
+            "batch 3: deleted 5 events (10 actors, 5 seen records, 0 deliveries, 0 read marks), 25 so far",
+            "Deleted 25 events (50 actors, 25 seen records, 0 deliveries, 0 read marks) in 3 batches.",
         ]
         assert uuid_prefixes() == {"kept"}
         assert EventActor.objects.count() == EventSeen.objects.count() == 3
@@ -172,9 +191,13 @@ class TestBatches:
         make_events(photo_source, [alice], [], 1200, prefix="gone", expired_days_ago=10)
         output = prune("--expired-days", "7", "--batch-size", "1100")
         assert (
-            "batch 2: deleted 100 events (100 actors, 0 seen records, 0 deliveries), 1,200 so far" in output
+            "batch 2: deleted 100 events (100 actors, 0 seen records, 0 deliveries, 0 read marks), "
+            "1,200 so far" in output
         )
-        assert "Deleted 1,200 events (1,200 actors, 0 seen records, 0 deliveries) in 2 batches." in output
+        assert (
+            "Deleted 1,200 events (1,200 actors, 0 seen records, 0 deliveries, 0 read marks) in 2 batches."
+            in output
+        )
 
     def test_default_batch_size_is_1000(self, photo_source):
         make_events(photo_source, [], [], 1001, prefix="gone", days_ago=10)
@@ -188,8 +211,9 @@ class TestBatches:
         make_events(photo_source, [alice, bob], [email], 2 * batch_size, prefix="gone", expired_days_ago=10)
         # Per batch: select the pks, then in a transaction (a savepoint inside the test's own
         # transaction: SAVEPOINT and RELEASE) lock the events and delete actors, seen records,
-        # deliveries and events; then one last select that finds nothing. 2 batches x 8 + 1.
-        with django_assert_num_queries(17):
+        # deliveries, read marks and events; then one last select that finds nothing.
+        # 2 batches x 9 + 1.
+        with django_assert_num_queries(19):
             prune("--expired-days", "7", "--batch-size", str(batch_size))
         assert not Event.objects.exists()
 
@@ -235,13 +259,13 @@ class TestBatches:
 
 class TestDryRun:
     def test_prints_the_counts_and_deletes_nothing(self, timeline, django_assert_num_queries):
-        with django_assert_num_queries(4):  # events, actors, seen records, deliveries
+        with django_assert_num_queries(5):  # events, actors, seen records, deliveries, read marks
             output = prune(
                 "--expired-days", "30", "--older-than-days", "365", "--batch-size", "3", "--dry-run"
             )
         assert output.splitlines()[-1] == (
-            "Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries) in 2 batches of at "
-            "most 3; nothing was deleted."
+            "Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries, 0 read marks) "
+            "in 2 batches of at most 3; nothing was deleted."
         )
         assert Event.objects.count() == 8
         assert EventActor.objects.count() == 10
@@ -250,8 +274,10 @@ class TestDryRun:
     def test_the_dry_run_counts_match_the_real_run(self, timeline):
         dry = prune("--expired-days", "0", "--dry-run").splitlines()[-1]
         real = prune("--expired-days", "0").splitlines()[-1]
-        assert dry.startswith("Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries)")
-        assert real.startswith("Deleted 4 events (6 actors, 6 seen records, 0 deliveries)")
+        assert dry.startswith(
+            "Dry run: would delete 4 events (6 actors, 6 seen records, 0 deliveries, 0 read marks)"
+        )
+        assert real.startswith("Deleted 4 events (6 actors, 6 seen records, 0 deliveries, 0 read marks)")
 
 
 class TestArguments:
@@ -339,10 +365,10 @@ class TestArguments:
         assert output.splitlines() == [
             "Events to delete: those that expired before 0001-01-02 12:00:00 or that happened before "
             "0001-01-02 12:00:00.",
-            "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches.",
+            "Deleted 0 events (0 actors, 0 seen records, 0 deliveries, 0 read marks) in 0 batches.",
         ]
         assert prune("--expired-days", "0", "--batch-size", "100000").splitlines()[-1] == (
-            "Deleted 4 events (6 actors, 6 seen records, 0 deliveries) in 1 batches."
+            "Deleted 4 events (6 actors, 6 seen records, 0 deliveries, 0 read marks) in 1 batches."
         )
 
     @pytest.mark.parametrize(
@@ -361,7 +387,7 @@ class TestArguments:
             output = prune("--older-than-days", "739946", "--expired-days", "739946")
         assert (
             output.splitlines()[-1]
-            == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries) in 0 batches."
+            == "Deleted 0 events (0 actors, 0 seen records, 0 deliveries, 0 read marks) in 0 batches."
         )
         assert Event.objects.count() == 8
 
@@ -385,7 +411,9 @@ class TestDeadlocks:
         with failing_statement(actor_deletes, OperationalError("deadlock detected")) as tried:
             output = prune("--expired-days", "7")
         assert len(tried) == 2  # the batch's DELETE of actors: refused once, then done
-        assert "Deleted 3 events (3 actors, 3 seen records, 0 deliveries) in 1 batches." in output
+        assert (
+            "Deleted 3 events (3 actors, 3 seen records, 0 deliveries, 0 read marks) in 1 batches." in output
+        )
         assert not Event.objects.exists()
 
     def test_a_batch_that_keeps_deadlocking_fails_after_the_last_attempt(self, photo_source, alice, no_pause):

@@ -40,6 +40,8 @@ LAYERS = {
         "rendering",
         "preview",
         "delivery",
+        "read_state",
+        "reading",
         "context_loader",
         "context_serializer",
     },  # fmt: skip
@@ -48,6 +50,7 @@ LAYERS = {
         "admin_base",
         "admin_deletion",
         "admin_renderers",
+        "admin_reads",
         "forms",
         "checks",
         "apps",

@@ -4,15 +4,15 @@ batches small enough that a table of millions of rows is never locked for long.
 An event is deleted when it expired more than ``--expired-days`` days ago, or when it happened
 more than ``--older-than-days`` days ago (either criterion, or both: an event matching either one
 goes). Each batch selects at most ``--batch-size`` primary keys in ascending order and deletes
-those events, their ``EventActor``, ``EventSeen`` and ``Delivery`` rows in one short
+those events, their ``EventActor``, ``EventSeen``, ``Delivery`` and ``ReadMark`` rows in one short
 transaction. Nothing else is touched: sources, mediums, subscriptions, entities and the other
 events stay. It runs safely beside delivery workers that claim the same events (see
 ``_delete_batch``).
 
-A batch costs six queries whatever its size (select the pks, lock the events, delete the actors,
-the seen records, the deliveries, the events); no row is loaded as an object, so the events'
-contexts never reach memory. Like the bulk inserts of ``create_events``, these bulk deletes send
-no per-row ``pre_delete`` or ``post_delete`` signal.
+A batch costs seven queries whatever its size (select the pks, lock the events, delete the
+actors, the seen records, the deliveries, the read marks, the events); no row is loaded as an
+object, so the events' contexts never reach memory. Like the bulk inserts of ``create_events``,
+these bulk deletes send no per-row ``pre_delete`` or ``post_delete`` signal.
 
 Every argument is checked before the first query, and a bad one raises ``CommandError`` naming
 the option: a missing criterion, days that are negative or put the cutoff before 0001-01-02,
@@ -31,11 +31,16 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transacti
 from django.db.models import Q
 from django.utils import timezone
 
-from entity_event.models import Delivery, Event, EventActor, EventSeen
+from entity_event.models import Delivery, Event, EventActor, EventSeen, ReadMark
 from entity_event.querysets import EventQuerySet
 
 #: The tables that point at events, deleted before the events: their rows in a batch's output.
-DEPENDENTS = {"actors": EventActor, "seen records": EventSeen, "deliveries": Delivery}
+DEPENDENTS = {
+    "actors": EventActor,
+    "seen records": EventSeen,
+    "deliveries": Delivery,
+    "read marks": ReadMark,
+}
 #: How many times a batch is tried when it deadlocks with a concurrent writer, and the pause
 #: (in seconds, growing with each attempt) between two tries.
 RETRIES = 5
@@ -250,7 +255,7 @@ class Command(BaseCommand):
 
 
 def _details(counts: dict[str, int]) -> str:
-    """``"4 actors, 4 seen records, 0 deliveries"``."""
+    """``"4 actors, 4 seen records, 0 deliveries, 0 read marks"``."""
     return ", ".join(f"{counts[name]:,} {name}" for name in DEPENDENTS)
 
 

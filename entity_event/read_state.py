@@ -1,0 +1,83 @@
+"""Read state as queries: the ``read`` filter of ``entity_events()``, and the read flags of a page.
+
+An event of an entity's feed is read when a ``ReadMark`` of the entity says so, otherwise when
+its id is at most the entity's watermark (``ReadState.read_up_to``; 0 when it never marked
+everything read). So the unread events are the events after the watermark, plus those marked
+unread under it, minus those marked read above it. The filter names the watermark as a number
+and the few marked-unread ids as a list, so the database reads the events since the watermark
+from the primary key index: the cost of an unread count follows the unread events, not the size
+of the event table. (``entity_event.models.reads`` describes the rows.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from entity_event.models import Medium, ReadMark, ReadState
+from entity_event.querysets import EventQuerySet
+
+#: Up to this many events marked unread under the watermark are named by id in the filter; more
+#: are read from a subquery (correct, but the database can then no longer keep to the events
+#: after the watermark). "Mark all read" clears them.
+LISTED_UNREAD_MARKS = 1000
+
+
+@dataclass(frozen=True)
+class EntityReadState:
+    """The read state of one entity on one medium, as the filters use it."""
+
+    medium_id: int
+    entity_id: int
+    read_up_to: int  # the watermark
+    marked_unread: Sequence[int] | None  # ids under the watermark marked unread; None: too many
+
+    @classmethod
+    def load(cls, medium: Medium, entity_id: int, using: str) -> EntityReadState:
+        """The state, in two queries (the watermark, the events marked unread under it)."""
+        read_up_to = watermark(medium, entity_id, using)
+        marked_unread = list(
+            ReadMark.objects.using(using)
+            .filter(medium_id=medium.pk, entity_id=entity_id, read=False, event_id__lte=read_up_to)
+            .values_list("event_id", flat=True)[: LISTED_UNREAD_MARKS + 1]
+        )
+        listed = marked_unread if len(marked_unread) <= LISTED_UNREAD_MARKS else None
+        return cls(medium.pk, entity_id, read_up_to, listed)
+
+    def unread_condition(self) -> Q:
+        """The condition an unread event of the feed meets."""
+        marks = ReadMark.objects.filter(medium_id=self.medium_id, entity_id=self.entity_id)
+        unread = Q(pk__gt=self.read_up_to)
+        if self.marked_unread is None:
+            unread |= Q(pk__in=marks.filter(read=False).values("event_id"))
+        elif self.marked_unread:
+            unread |= Q(pk__in=self.marked_unread)
+        marked_read = marks.filter(read=True, event_id__gt=self.read_up_to).values("event_id")
+        return unread & ~Q(pk__in=marked_read)
+
+
+def watermark(medium: Medium, entity_id: int, using: str) -> int:
+    """The id up to which the entity has read everything on ``medium`` (0: never), one query."""
+    watermarks = ReadState.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id)
+    return next(iter(watermarks.values_list("read_up_to", flat=True)), 0)
+
+
+def with_read_state(events: EventQuerySet, medium: Medium, entity_id: int, read: bool) -> EventQuerySet:
+    """``events`` (an entity's feed) restricted to the ones it has read, or not read. Loads the
+    entity's state first (two queries when called), so the returned queryset names the
+    watermark as a number."""
+    condition = EntityReadState.load(medium, entity_id, events.db).unread_condition()
+    return events.exclude(condition) if read else events.filter(condition)
+
+
+def read_flags(medium: Medium, entity_id: int, event_ids: Sequence[int], using: str) -> dict[int, bool]:
+    """``{event id: read}`` for some events of an entity's feed (a page), in two queries."""
+    read_up_to = watermark(medium, entity_id, using)
+    marks = dict(
+        ReadMark.objects.using(using)
+        .filter(medium_id=medium.pk, entity_id=entity_id, event_id__in=event_ids)
+        .values_list("event_id", "read")
+    )
+    return {pk: marks.get(pk, pk <= read_up_to) for pk in event_ids}
