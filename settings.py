@@ -48,6 +48,9 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 INSTALLED_APPS = [
+    # daphne first: `manage.py runserver` then serves the site over ASGI, which the live updates
+    # of the notification center (django-eventstream, server-sent events) need.
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -55,9 +58,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "entity",
-    "entity_event",
-    # The example site: a newsfeed page, the Entity admin and the demo command; not shipped.
+    # The example site: a newsfeed page, the Entity admin and the demo command; not shipped. It
+    # comes before entity_event so that its templates override the app's (the layout of the
+    # notification center's pages).
     "example",
+    "entity_event",
+    "django_eventstream",
 ]
 
 MIDDLEWARE = [
@@ -97,3 +103,11 @@ EMAIL_FILE_PATH = BASE_DIR / "sent-mail"
 
 #: The medium whose events the example site's newsfeed page shows (see docs/example_site.rst).
 EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"
+
+#: The notification center (docs/notification_center.rst): its medium, the channel manager of its
+#: live updates, and where logging in leads.
+ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"
+ASGI_APPLICATION = "example.asgi.application"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "entity_event:notifications"

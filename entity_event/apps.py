@@ -7,15 +7,20 @@ from django.core import checks
 
 
 class EntityEventConfig(AppConfig):
-    """The entity_event application: 64-bit primary keys and the system checks of its settings."""
+    """The entity_event application: 64-bit primary keys, the system checks of its settings, and
+    the live updates of the notification center."""
 
     name = "entity_event"
     verbose_name = "Entity events"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks ``entity_event.E001`` (a database check) and ``E002``."""
+        """Register the system checks (``entity_event.E001`` is a database check) and the
+        receiver that pushes live updates when events are created."""
         from entity_event.checks import check_default_rendering_style, check_settings
+        from entity_event.live import publish_new_events
+        from entity_event.signals import events_created
 
         checks.register(check_settings)
         checks.register(check_default_rendering_style, checks.Tags.database)
+        events_created.connect(publish_new_events, dispatch_uid="entity_event.live")

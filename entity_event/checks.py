@@ -15,8 +15,11 @@ from entity_event.conf import (
     context_hint_models,
     default_rendering_style_name,
     email_address_key,
+    entity_for_user_path,
+    live_updates_enabled,
     max_rendered_length,
     message_id_domain,
+    notification_medium_name,
 )
 
 
@@ -24,7 +27,9 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     """The settings' types: ``entity_event.E002`` for ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``,
     ``E003`` for ``ENTITY_EVENT_CONTEXT_HINT_MODELS``, ``E004`` for
     ``ENTITY_EVENT_MAX_RENDERED_LENGTH``, ``E005`` for the email settings of the delivery command
-    (``ENTITY_EVENT_EMAIL_ADDRESS_KEY``, ``ENTITY_EVENT_MESSAGE_ID_DOMAIN``)."""
+    (``ENTITY_EVENT_EMAIL_ADDRESS_KEY``, ``ENTITY_EVENT_MESSAGE_ID_DOMAIN``), ``E006`` for the
+    notification center's (``ENTITY_EVENT_NOTIFICATION_MEDIUM``, ``ENTITY_EVENT_ENTITY_FOR_USER``,
+    ``ENTITY_EVENT_LIVE_UPDATES``)."""
     errors: list[CheckMessage] = []
     for read, check_id in (
         (default_rendering_style_name, "entity_event.E002"),
@@ -32,6 +37,9 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
         (max_rendered_length, "entity_event.E004"),
         (email_address_key, "entity_event.E005"),
         (message_id_domain, "entity_event.E005"),
+        (notification_medium_name, "entity_event.E006"),
+        (entity_for_user_path, "entity_event.E006"),
+        (live_updates_enabled, "entity_event.E006"),
     ):
         try:
             read()

@@ -101,3 +101,50 @@ def message_id_domain() -> str:
     if not isinstance(value, str) or not value or any(character in value for character in "<>@ \t\r\n"):
         raise ImproperlyConfigured(f"{MESSAGE_ID_DOMAIN_SETTING} must be a domain name, got {value!r}")
     return value
+
+
+#: Name of the setting that names the medium of the notification center (its views, JSON API,
+#: template tags and live updates); default ``"notifications"``.
+NOTIFICATION_MEDIUM_SETTING = "ENTITY_EVENT_NOTIFICATION_MEDIUM"
+
+#: Name of the setting that names the function from a user to their entity (a dotted path);
+#: default ``entity_event.notification_center.default_entity_for_user``.
+ENTITY_FOR_USER_SETTING = "ENTITY_EVENT_ENTITY_FOR_USER"
+DEFAULT_ENTITY_FOR_USER = "entity_event.notification_center.default_entity_for_user"
+
+#: Name of the setting that turns the live updates of the notification center off (``False``);
+#: they are on when django-eventstream is installed.
+LIVE_UPDATES_SETTING = "ENTITY_EVENT_LIVE_UPDATES"
+
+
+def notification_medium_name() -> str:
+    """The name of the notification center's medium (``"notifications"`` by default);
+    ``ImproperlyConfigured`` for anything but a non-empty string (system check E006)."""
+    value = getattr(settings, NOTIFICATION_MEDIUM_SETTING, "notifications")
+    if not isinstance(value, str) or not value:
+        raise ImproperlyConfigured(
+            f"{NOTIFICATION_MEDIUM_SETTING} must be the name of a Medium (a non-empty string), got {value!r}"
+        )
+    return value
+
+
+def entity_for_user_path() -> str:
+    """The dotted path of the function that gives a user's entity; ``ImproperlyConfigured`` for
+    anything but a dotted path (system check E006)."""
+    value = getattr(settings, ENTITY_FOR_USER_SETTING, DEFAULT_ENTITY_FOR_USER)
+    if not isinstance(value, str) or "." not in value.strip("."):
+        raise ImproperlyConfigured(
+            f"{ENTITY_FOR_USER_SETTING} must be the dotted path of a function, got {value!r}"
+        )
+    return value
+
+
+def live_updates_enabled() -> bool:
+    """Whether the notification center pushes new events to open pages: django-eventstream is
+    installed and ``ENTITY_EVENT_LIVE_UPDATES`` is not ``False``."""
+    from django.apps import apps
+
+    value = getattr(settings, LIVE_UPDATES_SETTING, True)
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{LIVE_UPDATES_SETTING} must be True or False, got {value!r}")
+    return value and apps.is_installed("django_eventstream")

@@ -24,6 +24,7 @@ from entity_event.chunks import in_chunks
 from entity_event.models import Event, EventActor, Source
 from entity_event.models.events import UUID_MAX_LENGTH
 from entity_event.querysets import EventArguments
+from entity_event.signals import events_created
 from entity_event.validation import (
     JSONObject,
     check_context,
@@ -79,6 +80,14 @@ def create_events(
             if not item.duplicate
             for actor_id in item.actor_ids
         )
+    created = [item.event for item in pending if not item.duplicate]
+    if created:
+
+        def announce_created_events() -> None:
+            events_created.send(sender=model, events=created, using=using)
+
+        # robust: a failing receiver is logged; the events are committed already.
+        transaction.on_commit(announce_created_events, using=using, robust=True)
     return [None if item.duplicate else item.event for item in pending]
 
 

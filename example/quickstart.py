@@ -2,8 +2,9 @@
 
 The page shows these functions with ``literalinclude``, the tests run them, and
 ``manage.py entity_event_demo`` builds its world with them: a source group with ``photo-tag`` and
-``new-product`` sources, ``email`` and ``newsfeed`` mediums, users and an all-users group as
-django-entity entities, subscriptions, one unsubscription, events and their rendering.
+``new-product`` sources, ``email``, ``newsfeed`` and ``notifications`` mediums, users and an
+all-users group as django-entity entities, subscriptions, one unsubscription, events and their
+rendering.
 """
 
 from __future__ import annotations
@@ -181,6 +182,35 @@ def set_up_rendering(
         medium.save()
 
 
+def create_notification_center(photo_source: Source, product_source: Source, all_users: Entity) -> Medium:
+    # The medium of the notification bar: the shipped views, JSON API and template tags show the
+    # medium that ENTITY_EVENT_NOTIFICATION_MEDIUM names ("notifications" by default).
+    notifications_medium = Medium.objects.create(
+        name="notifications",
+        display_name="Notifications",
+        description="The bell of the site's navigation bar",
+        rendering_style=RenderingStyle.objects.get(name="short"),
+        additional_context={"site_name": "Yoursite"},
+    )
+    user_kind = EntityKind.objects.get(name="user")
+    # Everyone hears of new products, and of the photos they are tagged in.
+    Subscription.objects.create(
+        medium=notifications_medium,
+        source=product_source,
+        entity=all_users,
+        sub_entity_kind=user_kind,
+        only_following=False,
+    )
+    Subscription.objects.create(
+        medium=notifications_medium,
+        source=photo_source,
+        entity=all_users,
+        sub_entity_kind=user_kind,
+        only_following=True,
+    )
+    return notifications_medium
+
+
 def newsfeed_page(newsfeed_medium: Medium, user_entity: Entity) -> list[str]:
     events = list(newsfeed_medium.entity_events(user_entity)[:20])  # newest first, one query
     rendered = newsfeed_medium.render(events)  # {event: (text, html)}
@@ -218,6 +248,7 @@ def run_quickstart() -> dict[str, Any]:
     subscribe(email_medium, newsfeed_medium, photo_source, product_source, all_users)
     unsubscribe(users["dave"], newsfeed_medium, product_source)
     set_up_rendering(email_medium, newsfeed_medium, photo_source, product_source)
+    notifications_medium = create_notification_center(photo_source, product_source, all_users)
 
     announce_product(product_source, "Espresso machine", "$129")
     tag_photo(photo_source, 1, users["bob"], [users["alice"], users["carol"]], "Lyon")
@@ -232,6 +263,7 @@ def run_quickstart() -> dict[str, Any]:
         "events": newsfeed_medium.events(),
         "alice_feed": newsfeed_page(newsfeed_medium, users["alice"]),
         "dave_feed": newsfeed_page(newsfeed_medium, users["dave"]),
+        "alice_unread": notifications_medium.unread_count(users["alice"]),
         "first_batch": send_email_batch(email_medium),
         "second_batch": send_email_batch(email_medium),
     }

@@ -7,7 +7,8 @@ the same queries whatever the length of the feed: the medium, the entity, the co
 feed, the page's events (with their sources), the context renderers, and one query per model
 the renderers' context hints name.
 
-The page is public: it is a demonstration. A real site would show a user only their own feed.
+Who may see a feed is the notification center's rule (``entity_event.notification_center``): a
+logged-in user sees their own; staff with the ``entity_event.view_any_feed`` permission anyone's.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
-from entity.models import Entity
 
 from entity_event.models import Event, Medium
+from entity_event.notification_center import feed_entity
 
 #: How many events one page of a feed shows.
 EVENTS_PER_PAGE = 20
@@ -52,15 +54,14 @@ def newsfeed_medium() -> Medium:
     return medium
 
 
+@login_required
 def newsfeed(request: HttpRequest, entity_id: int) -> HttpResponse:
-    """One page of the newsfeed of the active entity ``entity_id``; 404 for an unknown or inactive
-    entity or a missing medium. A page number past the end shows the last page, and one that is
-    not a number the first (``Paginator.get_page``)."""
+    """One page of the newsfeed of the active entity ``entity_id``, for that entity's user or
+    staff allowed to see any feed (403 for anyone else); 404 for an unknown or inactive entity
+    or a missing medium. A page number past the end shows the last page, and one that is not a
+    number the first (``Paginator.get_page``)."""
     medium = newsfeed_medium()
-    # Entity.objects holds only the active entities: an inactive one has no feed.
-    entity = Entity.objects.filter(pk=entity_id).first()
-    if entity is None:
-        raise Http404(f"no active entity with id {entity_id}")
+    entity = feed_entity(request.user, entity_id)
 
     events = medium.entity_events(entity).select_related("source")
     page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from entity.models import Entity, EntityKind, EntityRelationship
 
@@ -35,3 +36,15 @@ def make_entity(
         EntityRelationship(sub_entity=entity, super_entity=super_entity) for super_entity in supers
     )
     return entity
+
+
+def make_user(username: str, entity: Entity | None = None, **fields: object) -> User:
+    """A user who can log in (password ``username``), whose entity (``Entity.objects.get_for_obj``,
+    the notification center's default) is ``entity`` when given: its row is re-pointed at the user."""
+    user = User.objects.create_user(username, password=username, **fields)
+    if entity is not None:
+        Entity.all_objects.filter(pk=entity.pk).update(
+            entity_type=ContentType.objects.get_for_model(User), entity_id=user.pk
+        )
+        entity.refresh_from_db()
+    return user

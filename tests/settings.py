@@ -31,8 +31,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "entity",
-    "entity_event",
+    # The example site before entity_event: its templates override the app's (the layout of the
+    # notification center's pages).
     "example",
+    "entity_event",
+    "django_eventstream",
     "tests.testapp",
 ]
 
@@ -71,3 +74,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"
+
+#: The notification center (docs/notification_center.rst): its medium, the channel manager of its
+#: live updates, and where logging in leads.
+ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"
+ASGI_APPLICATION = "example.asgi.application"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "entity_event:notifications"

@@ -30,6 +30,9 @@ class ReadState(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["medium", "entity"], name="entity_event_readstate_unique"),
         ]
+        # Who may look at another person's notifications (staff answering "why is my bell at
+        # 3?"); everyone sees their own.
+        permissions = [("view_any_feed", "Can see the notifications of anyone")]
 
     def __str__(self) -> str:
         return f"{self.entity_id} on {self.medium_id}: read up to event {self.read_up_to}"

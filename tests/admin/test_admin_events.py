@@ -215,7 +215,9 @@ def test_staff_without_the_add_permission_cannot_create(client, staff_user, phot
 
 
 def test_staff_with_the_add_permission_can_create(client, staff_user, photo_source):
-    staff_user.user_permissions.add(Permission.objects.get(codename="add_adminevent"))
+    staff_user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="entity_event", codename="add_adminevent")
+    )
     client.force_login(staff_user)
     assert client.get(ADD_URL).status_code == 200
     response = post_event(client, photo_source, text="Allowed")

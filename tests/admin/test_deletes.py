@@ -347,7 +347,9 @@ class TestPermissions:
     def test_actors_need_no_permission_since_they_have_no_admin_of_their_own(
         self, client, staff, photo_source, alice
     ):
-        staff.user_permissions.add(Permission.objects.get(codename="delete_event"))
+        staff.user_permissions.add(
+            Permission.objects.get(content_type__app_label="entity_event", codename="delete_event")
+        )
         (event,) = make_events(photo_source, 1, actors=[alice])
         client.force_login(staff)
         assert summary(client.get(delete_url(event)))[2] == set()

@@ -18,7 +18,9 @@ from example.management.commands.entity_event_demo import build_world, run_scena
 pytestmark = pytest.mark.django_db
 
 # Measured; what matters is that it does not grow with the number of events.
-QUERIES_OF_THE_SCENARIO = 54  # with the two runs of the delivery command and their savepoints
+# With the two runs of the delivery command and their savepoints, and the unread counts of the
+# four users (three queries each).
+QUERIES_OF_THE_SCENARIO = 54 + 4 * 3
 
 
 def run_demo(*args: str) -> str:
@@ -43,6 +45,15 @@ def test_prints_the_world_the_newsfeed_and_the_emails_once():
     assert "bob tagged alice, carol in a photo at Lyon." in output
     assert "To: dave@example.com" in output
     assert "Same command again -> 0 email(s)" in output
+    assert "Notification center: unread notifications: alice 3, bob 2, carol 3, dave 3." in output
+    assert "log in as\n  alice (password demo-password)" in output
+
+
+def test_the_demo_users_and_its_staff_user_can_log_in(client):
+    run_demo()
+    assert client.login(username="alice", password="demo-password")
+    assert client.login(username="demo-admin", password="demo-password")
+    assert User.objects.get(username="demo-admin").is_superuser
 
 
 def test_json_output():
@@ -64,7 +75,8 @@ def test_the_world_is_the_quickstart_s(monkeypatch):
     # Every step of the quickstart page builds the demo (the same functions, not a copy).
     called = []
     for step in ["create_sources", "create_mediums", "create_entities", "subscribe", "unsubscribe",
-                 "set_up_rendering", "announce_product", "tag_photo"]:  # fmt: skip
+                 "set_up_rendering", "create_notification_center", "announce_product",
+                 "tag_photo"]:  # fmt: skip
         real = getattr(quickstart, step)
         monkeypatch.setattr(
             quickstart, step, lambda *args, _real=real, _step=step: called.append(_step) or _real(*args)
@@ -72,7 +84,7 @@ def test_the_world_is_the_quickstart_s(monkeypatch):
     run_demo()
     assert set(called) == {
         "create_sources", "create_mediums", "create_entities", "subscribe", "unsubscribe",
-        "set_up_rendering", "announce_product", "tag_photo",
+        "set_up_rendering", "create_notification_center", "announce_product", "tag_photo",
     }  # fmt: skip
 
 
@@ -113,7 +125,7 @@ def test_reset_deletes_the_previous_demo_and_builds_it_again():
     output = run_demo("--reset")
     assert "Same command again -> 0 email(s)" in output
     assert not first_events & set(Event.objects.values_list("pk", flat=True))
-    assert SourceGroup.objects.count() == 1 and Medium.objects.count() == 2
+    assert SourceGroup.objects.count() == 1 and Medium.objects.count() == 3
     assert User.objects.filter(username__in=["alice", "bob", "carol", "dave"]).count() == 4
     assert Entity.all_objects.count() == 5  # the four users and the all-users group
     assert EventSeen.objects.count() == 2

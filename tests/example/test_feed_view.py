@@ -7,14 +7,17 @@ from io import StringIO
 from unittest import mock
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from entity.models import Entity
 
 from entity_event.models import ContextRenderer, Event, Medium, Source, Subscription
+from example.management.commands.entity_event_demo import DEMO_PASSWORD
 from example.views import EVENTS_PER_PAGE
+from tests.entities import make_user
 from tests.testapp.models import Account
 from tests.worlds import newsfeed_world
 
@@ -23,6 +26,18 @@ pytestmark = pytest.mark.django_db
 HTML_TEMPLATE = (
     "<p class='text'>{{ text }}</p><p class='observer'>for {{ observing_entity.display_name }}</p>"
 )
+
+
+@pytest.fixture
+def client(client, django_user_model):
+    """A staff member allowed to see any feed, logged in (who may see which feed: the tests of
+    the access rule at the end of this module)."""
+    staff = django_user_model.objects.create_user("support", is_staff=True)
+    staff.user_permissions.add(
+        Permission.objects.get(content_type__app_label="entity_event", codename="view_any_feed")
+    )
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture
@@ -186,9 +201,12 @@ def test_the_medium_comes_from_the_setting(client, world, email):
     assert response.content.decode().count('<p class="fallback">New Product</p>') == 2
 
 
-# medium, entity, count of the feed, the page's events with their sources, context renderers
-# (plus the statements of the read-only scope the page is rendered in).
-PAGE_QUERIES = 5
+#: Who is asking: the session, the user, the user's own entity, the user's permissions and their
+#: groups' (a staff member looking at someone else's feed).
+ACCESS_QUERIES = 5
+#: Then the medium, the entity, the count of the feed, the page's events with their sources, the
+#: context renderers (plus the statements of the read-only scope the page is rendered in).
+PAGE_QUERIES = ACCESS_QUERIES + 5
 
 
 @pytest.mark.parametrize("count", [5, 50])
@@ -243,9 +261,9 @@ def test_hinted_rows_cost_one_query_per_model(
     assert f"<p>buyer {count - 1} bought product {count - 1}</p>" in page
 
 
-def test_an_empty_feed_costs_three_queries(client, world, django_assert_num_queries):
-    # medium, entity, count: an empty page loads no events and no renderers.
-    with django_assert_num_queries(3):
+def test_an_empty_feed_loads_no_events_and_no_renderers(client, world, django_assert_num_queries):
+    # The access queries, then the medium, the entity and the count.
+    with django_assert_num_queries(ACCESS_QUERIES + 3):
         response = client.get(feed_url(world["alice"]))
     assert response.context["items"] == []
 
@@ -261,9 +279,39 @@ def test_the_demo_users_have_feeds(client):
     """docs/example_site.rst: after the demo, Alice's page shows what the demo prints for her."""
     call_command("entity_event_demo", stdout=StringIO())
     alice = Entity.objects.get(display_name="Alice")
-    page = client.get(feed_url(alice)).content.decode()
+    own = Client()
+    assert own.login(username="alice", password=DEMO_PASSWORD)
+    page = own.get(feed_url(alice)).content.decode()
     assert page.count('<li class="event"') == 2
     assert page.index("<b>Hiking boots</b>") < page.index("<b>Espresso machine</b>")
     # Dave unsubscribed from the new products, the only source of the quickstart's newsfeed.
     dave = client.get(feed_url(Entity.objects.get(display_name="Dave"))).content.decode()
     assert dave.count('<li class="event"') == 0
+
+
+class TestWhoMaySeeAFeed:
+    """The finding: the page was public to anyone who guessed an entity id."""
+
+    def test_an_anonymous_visitor_is_sent_to_log_in(self, world):
+        response = Client().get(feed_url(world["alice"]))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_a_user_sees_their_own_feed_and_no_one_elses(self, world):
+        create_products(world["product"], 2)
+        alice = Client()
+        alice.force_login(make_user("alice", world["alice"]))
+        assert shown_texts(alice.get(feed_url(world["alice"]))) == ["product 1", "product 0"]
+        response = alice.get(feed_url(world["bob"]))
+        assert response.status_code == 403
+        assert "product" not in response.content.decode()
+
+    def test_staff_need_the_permission_to_see_someone_elses(self, world):
+        staff = Client()
+        staff.force_login(make_user("staff", is_staff=True))
+        assert staff.get(feed_url(world["alice"])).status_code == 403
+
+    def test_a_user_without_an_entity_has_no_feed(self, world):
+        nobody = Client()
+        nobody.force_login(make_user("nobody"))
+        assert nobody.get(feed_url(world["alice"])).status_code == 403

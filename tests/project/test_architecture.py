@@ -29,6 +29,7 @@ LAYERS = {
         "read_only",
         "timestamps",
         "chunks",
+        "signals",
     },  # fmt: skip
     MODELS: {"models", "querysets"},
     SERVICES: {
@@ -42,6 +43,7 @@ LAYERS = {
         "delivery",
         "read_state",
         "reading",
+        "notification_center",
         "context_loader",
         "context_serializer",
     },  # fmt: skip
@@ -51,6 +53,12 @@ LAYERS = {
         "admin_deletion",
         "admin_renderers",
         "admin_reads",
+        "views",
+        "api",
+        "urls",
+        "live",
+        "live_channels",
+        "templatetags",
         "forms",
         "checks",
         "apps",

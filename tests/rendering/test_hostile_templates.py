@@ -36,7 +36,7 @@ from entity_event.models import (
     Subscription,
 )
 from entity_event.preview import preview_renderer
-from tests.entities import make_entity
+from tests.entities import make_entity, make_user
 from tests.testapp.models import Account, Team
 
 pytestmark = pytest.mark.django_db
@@ -357,15 +357,19 @@ class TestReadOnlyScope:
         assert not connection.execute_wrappers
 
 
-def test_the_example_feed_page_changes_nothing_for_an_anonymous_visitor(client, world):
-    # The finding: the public feed page ran {{ owner.entity_kind.entity_set.deactivate }}.
+def test_the_example_feed_page_changes_nothing(client, world):
+    # The finding: the public feed page ran {{ owner.entity_kind.entity_set.deactivate }}. The page
+    # is no longer public (an anonymous visitor is sent to log in), and its reader's visit renders
+    # in the read-only scope.
     hostile_renderer(world, HOSTILE_TEMPLATES["deactivate every entity of a kind"])
     reader = make_entity("Reader")
     Subscription.objects.create(
         medium=world["medium"], source=world["source"], entity=reader, only_following=False
     )
-    before = database_state()
     with override_settings(EXAMPLE_NEWSFEED_MEDIUM="feed"):
+        assert client.get(f"/feed/{reader.pk}/").status_code == 302
+        client.force_login(make_user("reader", reader))
+        before = database_state()
         response = client.get(f"/feed/{reader.pk}/")
     assert response.status_code == 200
     assert database_state() == before

@@ -43,6 +43,10 @@ from example import quickstart
 
 #: The users of the quickstart's world.
 DEMO_USERS = ["alice", "bob", "carol", "dave"]
+#: The password of the demo users and of the demo's staff user, for the example site on a
+#: developer's machine (the demo refuses to run on a database that holds data already).
+DEMO_PASSWORD = "demo-password"
+DEMO_ADMIN = "demo-admin"
 
 
 class Command(BaseCommand):
@@ -83,11 +87,26 @@ def build_world() -> dict[str, Any]:
     quickstart.subscribe(email_medium, newsfeed_medium, photo_source, product_source, all_users)
     quickstart.unsubscribe(users["dave"], newsfeed_medium, product_source)
     quickstart.set_up_rendering(email_medium, newsfeed_medium, photo_source, product_source)
+    notifications = quickstart.create_notification_center(photo_source, product_source, all_users)
+    create_logins()
     quickstart.announce_product(product_source, "Espresso machine", "$129")
     quickstart.tag_photo(photo_source, 1, users["bob"], [users["alice"], users["carol"]], "Lyon")
     quickstart.announce_product(product_source, "Hiking boots", "$89")
     quickstart.tag_photo(photo_source, 2, users["carol"], [users["dave"]], "the office party")
-    return {"email": email_medium, "newsfeed": newsfeed_medium, "users": users}
+    return {
+        "email": email_medium,
+        "newsfeed": newsfeed_medium,
+        "notifications": notifications,
+        "users": users,
+    }
+
+
+def create_logins() -> None:
+    """Let the demo users log in to the example site, and create a staff user for its admin."""
+    for user in User.objects.filter(username__in=DEMO_USERS):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    User.objects.create_superuser(DEMO_ADMIN, f"{DEMO_ADMIN}@example.com", DEMO_PASSWORD)
 
 
 def delete_world() -> None:
@@ -97,7 +116,8 @@ def delete_world() -> None:
     Event.objects.filter(source__group__name="yoursite").delete()
     ContextRenderer.objects.filter(name__in=["short-photo-tag", "short-new-product"]).delete()
     SourceGroup.objects.filter(name="yoursite").delete()
-    Medium.objects.filter(name__in=["email", "newsfeed"]).delete()
+    Medium.objects.filter(name__in=["email", "newsfeed", "notifications"]).delete()
+    User.objects.filter(username=DEMO_ADMIN).delete()
     RenderingStyle.objects.filter(name="short").delete()
     users = User.objects.filter(username__in=DEMO_USERS)
     groups = Group.objects.filter(name="all-users")
@@ -125,6 +145,14 @@ def run_scenario(world: dict[str, Any]) -> dict[str, Any]:
         "newsfeed": {"entity": str(reader), "texts": quickstart.newsfeed_page(newsfeed, reader)},
         "emails": deliver_emails(email),
         "emails_second_run": deliver_emails(email),
+        "notification_center": {
+            "unread": {
+                name: world["notifications"].unread_count(entity) for name, entity in world["users"].items()
+            },
+            "users": DEMO_USERS,
+            "staff_user": DEMO_ADMIN,
+            "password": DEMO_PASSWORD,
+        },
     }
 
 
@@ -174,4 +202,13 @@ def format_report(report: dict[str, Any]) -> str:
         f"Same command again -> {len(report['emails_second_run'])} email(s): the first run claimed every "
         "event on the email medium and recorded each delivery, so nothing is sent twice."
     )
+    center = report["notification_center"]
+    unread = ", ".join(f"{name} {count}" for name, count in center["unread"].items())
+    lines += [
+        "",
+        f"Notification center: unread notifications: {unread}.",
+        "  Run `python manage.py runserver`, open http://127.0.0.1:8000/accounts/login/ and log in as",
+        f"  {center['users'][0]} (password {center['password']}); create an event in the admin",
+        f"  (http://127.0.0.1:8000/admin/, user {center['staff_user']}) and watch it arrive.",
+    ]
     return "\n".join(lines) + "\n"

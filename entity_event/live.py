@@ -1,0 +1,64 @@
+"""Live updates of the notification center, through django-eventstream (server-sent events).
+
+When events are created (the ``events_created`` signal, after the commit), one message goes to
+the notification medium's channel, unless none of the events' sources is subscribed to on that
+medium. The message says only that there is something new (``{"count": n}``): each open page then
+asks the JSON API for its own unread count and newest notifications, so the access rules of the
+API decide what it sees, and nothing about an event reaches a page that may not see it.
+
+The live channel is optional: without django-eventstream installed, or with
+``ENTITY_EVENT_LIVE_UPDATES = False``, pages poll the JSON API instead, and they do the same
+while the stream is down. django-eventstream needs an ASGI server (``daphne`` or ``uvicorn``);
+to reach pages served by other processes, configure its Redis support (``EVENTSTREAM_REDIS``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+
+from entity_event.conf import live_updates_enabled, notification_medium_name
+from entity_event.models import Event, Subscription
+from entity_event.notification_center import feed_entity
+
+#: The type of the messages on the channel (``addEventListener("events", ...)`` in a page).
+MESSAGE_TYPE = "events"
+
+
+def channel_name() -> str:
+    """The django-eventstream channel of the notification medium."""
+    return f"entity-event-{notification_medium_name()}"
+
+
+def live_updates_url() -> str | None:
+    """The URL of the stream, or ``None`` when live updates are off."""
+    return reverse("entity_event:live") if live_updates_enabled() else None
+
+
+def publish_new_events(sender: object, events: list[Event], using: str, **kwargs: Any) -> None:
+    """Receiver of ``events_created``: tell the open pages that there is something new (one
+    query: whether the notification medium carries any of the events' sources)."""
+    if not live_updates_enabled():
+        return
+    carried = Subscription.objects.using(using).filter(
+        medium__name=notification_medium_name(), source_id__in={event.source_id for event in events}
+    )
+    if not carried.exists():
+        return
+    from django_eventstream import send_event
+
+    send_event(channel_name(), MESSAGE_TYPE, {"count": len(events)})
+
+
+def live_updates(request: HttpRequest) -> HttpResponse:
+    """The stream of the notification medium's channel, for a logged-in user with an entity
+    (403 otherwise); 404 when live updates are off."""
+    if not live_updates_enabled():
+        raise Http404("Live updates are off.")
+    feed_entity(request.user)
+    from django_eventstream.views import events
+
+    response: HttpResponse = events(request, channels=[channel_name()])
+    return response
