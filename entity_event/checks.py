@@ -20,6 +20,7 @@ from entity_event.conf import (
     max_rendered_length,
     message_id_domain,
     notification_medium_name,
+    poll_seconds,
 )
 
 
@@ -29,7 +30,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     ``ENTITY_EVENT_MAX_RENDERED_LENGTH``, ``E005`` for the email settings of the delivery command
     (``ENTITY_EVENT_EMAIL_ADDRESS_KEY``, ``ENTITY_EVENT_MESSAGE_ID_DOMAIN``), ``E006`` for the
     notification center's (``ENTITY_EVENT_NOTIFICATION_MEDIUM``, ``ENTITY_EVENT_ENTITY_FOR_USER``,
-    ``ENTITY_EVENT_LIVE_UPDATES``)."""
+    ``ENTITY_EVENT_LIVE_UPDATES``, ``ENTITY_EVENT_POLL_SECONDS``)."""
     errors: list[CheckMessage] = []
     for read, check_id in (
         (default_rendering_style_name, "entity_event.E002"),
@@ -40,6 +41,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
         (notification_medium_name, "entity_event.E006"),
         (entity_for_user_path, "entity_event.E006"),
         (live_updates_enabled, "entity_event.E006"),
+        (poll_seconds, "entity_event.E006"),
     ):
         try:
             read()

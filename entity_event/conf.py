@@ -139,6 +139,22 @@ def entity_for_user_path() -> str:
     return value
 
 
+#: Name of the setting that says how often, in seconds, a page checks for new notifications when
+#: live updates are off or their stream is down (default 15).
+POLL_SECONDS_SETTING = "ENTITY_EVENT_POLL_SECONDS"
+
+
+def poll_seconds() -> int:
+    """Seconds between two checks of a page that cannot use live updates (default 15);
+    ``ImproperlyConfigured`` for anything but a positive integer (system check E006)."""
+    value = getattr(settings, POLL_SECONDS_SETTING, 15)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ImproperlyConfigured(
+            f"{POLL_SECONDS_SETTING} must be a positive number of seconds, got {value!r}"
+        )
+    return value
+
+
 def live_updates_enabled() -> bool:
     """Whether the notification center pushes new events to open pages: django-eventstream is
     installed and ``ENTITY_EVENT_LIVE_UPDATES`` is not ``False``."""

@@ -19,7 +19,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 
-from entity_event.conf import live_updates_enabled, notification_medium_name
+from entity_event.conf import live_updates_enabled, notification_medium_name, poll_seconds
 from entity_event.models import Event, Subscription
 from entity_event.notification_center import feed_entity
 
@@ -35,6 +35,11 @@ def channel_name() -> str:
 def live_updates_url() -> str | None:
     """The URL of the stream, or ``None`` when live updates are off."""
     return reverse("entity_event:live") if live_updates_enabled() else None
+
+
+def page_script_context() -> dict[str, Any]:
+    """What the pages' script needs (``_script.html``): the stream's URL and the polling period."""
+    return {"live_url": live_updates_url(), "poll_seconds": poll_seconds()}
 
 
 def publish_new_events(sender: object, events: list[Event], using: str, **kwargs: Any) -> None:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from entity_event.live import live_updates_url
+from entity_event.live import page_script_context
 from entity_event.models import Medium
 from entity_event.notification_center import (
     DEFAULT_PAGE_SIZE,
@@ -81,7 +81,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             "unread_count": medium.unread_count(feed.entity),
             "unread_only": unread_only,
             "next_cursor": page.next_cursor.encode() if page.next_cursor else None,
-            "live_url": live_updates_url(),
+            **page_script_context(),
         },
     )
 

@@ -19,7 +19,7 @@ from django import template
 from django.template.context import Context
 from entity.models import Entity
 
-from entity_event.live import live_updates_url
+from entity_event.live import page_script_context
 from entity_event.models import Medium
 from entity_event.notification_center import entity_for_user, notification_medium, notification_page
 
@@ -57,5 +57,5 @@ def notification_bell(context: Context) -> dict[str, Any]:
     return {
         "found": found is not None,
         "unread_count": found[0].unread_count(found[1]) if found else 0,
-        "live_url": live_updates_url(),
+        **page_script_context(),
     }

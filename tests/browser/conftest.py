@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,3 +147,36 @@ def site(page: Any, request: pytest.FixtureRequest) -> Site:
     """pytest-playwright's page on the live server (log in with ``site.log_in()``)."""
     page.set_default_timeout(20_000)
     return Site(page=page, name=re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.originalname).strip("-"))
+
+
+@pytest.fixture
+def asgi_server(transactional_db: None) -> Iterator[str]:
+    """The test project served over ASGI by uvicorn, in a thread of this process, on a free port;
+    yields its URL. Django's live server speaks WSGI, which cannot stream the live updates
+    (server-sent events); this one shares the test database the same way (same process)."""
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from django.core.asgi import get_asgi_application
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            ASGIStaticFilesHandler(get_asgi_application()),
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+    finally:
+        server.should_exit = server.force_exit = True
+        thread.join(timeout=10)
+        listening.close()

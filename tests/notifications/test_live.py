@@ -166,6 +166,16 @@ class TestSettings:
             ),
             ("ENTITY_EVENT_ENTITY_FOR_USER", None, "ENTITY_EVENT_ENTITY_FOR_USER must be the dotted path"),
             ("ENTITY_EVENT_LIVE_UPDATES", "yes", "ENTITY_EVENT_LIVE_UPDATES must be True or False"),
+            (
+                "ENTITY_EVENT_POLL_SECONDS",
+                0,
+                "ENTITY_EVENT_POLL_SECONDS must be a positive number of seconds",
+            ),
+            (
+                "ENTITY_EVENT_POLL_SECONDS",
+                True,
+                "ENTITY_EVENT_POLL_SECONDS must be a positive number of seconds",
+            ),
         ],
     )
     def test_bad_values_are_reported(self, name, value, message):

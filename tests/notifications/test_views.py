@@ -196,5 +196,7 @@ class TestTemplateTags:
         assert 'data-unread-count-url="/notifications/api/unread-count/"' in html
         assert "entity_event/notifications.js" in html
         assert render("{% notification_bell %}").strip() == ""
-        with override_settings(ENTITY_EVENT_LIVE_UPDATES=False):
-            assert "data-live-url" not in render("{% notification_bell %}", center.alice)
+        assert 'data-poll-seconds="15"' in html
+        with override_settings(ENTITY_EVENT_LIVE_UPDATES=False, ENTITY_EVENT_POLL_SECONDS=3):
+            html = render("{% notification_bell %}", center.alice)
+        assert "data-live-url" not in html and 'data-poll-seconds="3"' in html

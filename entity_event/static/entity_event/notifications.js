@@ -66,6 +66,10 @@
       item.appendChild(document.createTextNode(" "));
     }
     item.appendChild(body);
+    var time = document.createElement("time");
+    time.dateTime = notification.time;
+    time.textContent = " just now";
+    item.appendChild(time);
     return item;
   }
 
@@ -102,6 +106,13 @@
     });
   }
 
+  function liveState(state) {
+    // For pages and tests that want to know: "open", "polling".
+    configs.forEach(function (element) {
+      element.dataset.liveState = state;
+    });
+  }
+
   function status(text) {
     document.querySelectorAll("[data-entity-event-live-status]").forEach(function (element) {
       element.textContent = text;
@@ -114,6 +125,7 @@
       polling = window.setInterval(function () {
         refresh().catch(function () {});
       }, pollMilliseconds);
+      liveState("polling");
       status(
         "Live updates are unavailable: checking for new notifications every " +
           pollMilliseconds / 1000 +
@@ -141,6 +153,7 @@
     });
     stream.addEventListener("open", function () {
       stopPolling();
+      liveState("open");
       refresh().catch(function () {});
     });
     stream.addEventListener("error", function () {
