@@ -9,16 +9,30 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import sys
 import textwrap
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from unittest import mock
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
+from django.test import override_settings
+from entity.models import Entity
 
-from entity_event.models import ContextRenderer, Event, EventSeen, RenderingStyle, Source, Subscription
+from entity_event.models import (
+    ContextRenderer,
+    Event,
+    EventSeen,
+    Medium,
+    RenderingStyle,
+    Source,
+    Subscription,
+)
 from example import quickstart
 from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
@@ -48,6 +62,8 @@ def test_quickstart_example():
     ]
     assert result["dave_feed"] == []
     assert [event.context["product"] for event in result["events"]] == ["Hiking boots", "Espresso machine"]
+    # Alice's bell: the two products and the photo she is tagged in (docs/notification_center.rst).
+    assert result["alice_unread"] == 3
 
     # One email per photo and tagged user; the duplicate tag_photo call created nothing.
     assert result["first_batch"] == 2
@@ -58,6 +74,68 @@ def test_quickstart_example():
         (["carol@example.com"], "[Yoursite] Photo Tag", "bob tagged alice, carol in a photo at Lyon."),
         (["dave@example.com"], "[Yoursite] Photo Tag", "carol tagged dave in a photo at the office party."),
     ]
+
+
+@pytest.mark.django_db
+def test_notification_center_example():
+    example = load_example("notification_center_example")
+    result = quickstart.run_quickstart()
+    notifications = Medium.objects.get(name="notifications")
+    alice = result["users"]["alice"]
+    assert example.bell_count(notifications, alice) == 3
+    newest = example.newest_unread(notifications, alice)
+    assert [event.source.name for event in newest] == ["new-product", "photo-tag", "new-product"]
+    example.open_notification(notifications, alice, newest[0])
+    assert example.bell_count(notifications, alice) == 2
+    example.keep_for_later(notifications, alice, newest[0])
+    assert example.bell_count(notifications, alice) == 3
+    example.clear_the_bell(notifications, alice)
+    assert example.bell_count(notifications, alice) == 0
+    quickstart.announce_product(Source.objects.get(name="new-product"), "Tent", "$199")
+    assert [event.context["product"] for event in example.newest_unread(notifications, alice)] == ["Tent"]
+    # Bob's state is his own.
+    assert example.bell_count(notifications, result["users"]["bob"]) == 3
+
+
+@pytest.mark.django_db
+def test_notification_center_settings_and_urls():
+    from django.urls import URLResolver, resolve
+    from django.utils.module_loading import import_string
+
+    from entity_event.checks import check_settings
+
+    settings_example = load_example("notification_center_settings")
+    values = {name: getattr(settings_example, name) for name in dir(settings_example) if name.isupper()}
+    assert {"entity", "entity_event", "django_eventstream"} <= set(values["INSTALLED_APPS"])
+    assert values["INSTALLED_APPS"][0] == "daphne"
+    with override_settings(
+        ENTITY_EVENT_NOTIFICATION_MEDIUM=values["ENTITY_EVENT_NOTIFICATION_MEDIUM"],
+        EVENTSTREAM_CHANNELMANAGER_CLASS=values["EVENTSTREAM_CHANNELMANAGER_CLASS"],
+    ):
+        assert check_settings() == []
+    assert import_string(values["EVENTSTREAM_CHANNELMANAGER_CLASS"]).__name__ == "NotificationChannelManager"
+    [pattern] = load_example("notification_center_urls").urlpatterns
+    assert isinstance(pattern, URLResolver) and str(pattern.pattern) == "notifications/"
+    assert resolve("/notifications/api/unread-count/").view_name == "entity_event:api_unread_count"
+
+
+@pytest.mark.django_db
+def test_entity_for_user_example(django_user_model, client):
+    example = load_example("entity_for_user_example")
+    account = Account.objects.create(name="robin")
+    entity = make_entity("Robin")
+    Entity.all_objects.filter(pk=entity.pk).update(
+        entity_type=ContentType.objects.get_for_model(Account), entity_id=account.pk
+    )
+    robin = django_user_model.objects.create_user("robin")
+    assert example.entity_of_account(robin) == entity
+    assert example.entity_of_account(django_user_model.objects.create_user("nobody")) is None
+    assert example.entity_of_account(AnonymousUser()) is None
+    Medium.objects.create(name="notifications", display_name="Notifications")
+    client.force_login(robin)
+    with override_settings(ENTITY_EVENT_ENTITY_FOR_USER="entity_for_user_example.entity_of_account"):
+        with mock.patch.dict(sys.modules, {"entity_for_user_example": example}):
+            assert client.get("/notifications/api/unread-count/").json() == {"unread_count": 0}
 
 
 @pytest.mark.django_db

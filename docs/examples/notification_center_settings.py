@@ -1,0 +1,22 @@
+"""The settings of docs/notification_center.rst, checked by tests/project/test_docs_examples.py."""
+
+INSTALLED_APPS = [
+    "daphne",  # first: `manage.py runserver` serves over ASGI (live updates stream)
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "entity",
+    "entity_event",
+    "django_eventstream",  # optional: live updates
+]
+ASGI_APPLICATION = "mysite.asgi.application"
+
+# The medium the notification center shows (the default name).
+ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
+# Only logged-in users read the notification channel, and its messages are not stored.
+EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"
+# Optional: several server processes share the live updates through Redis.
+EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}
