@@ -133,9 +133,9 @@ def test_entity_for_user_example(django_user_model, client):
     assert example.entity_of_account(AnonymousUser()) is None
     Medium.objects.create(name="notifications", display_name="Notifications")
     client.force_login(robin)
-    with override_settings(ENTITY_EVENT_ENTITY_FOR_USER="entity_for_user_example.entity_of_account"):
-        with mock.patch.dict(sys.modules, {"entity_for_user_example": example}):
-            assert client.get("/notifications/api/unread-count/").json() == {"unread_count": 0}
+    setting = override_settings(ENTITY_EVENT_ENTITY_FOR_USER="entity_for_user_example.entity_of_account")
+    with setting, mock.patch.dict(sys.modules, {"entity_for_user_example": example}):
+        assert client.get("/notifications/api/unread-count/").json() == {"unread_count": 0}
 
 
 @pytest.mark.django_db
