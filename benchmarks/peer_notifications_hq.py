@@ -43,6 +43,7 @@ the plans (``EXPLAIN ANALYZE``) of the unread count and of the first unread page
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import random
 import statistics
@@ -94,8 +95,6 @@ def configure() -> None:
     except TypeError as error:
         if "index_together" not in str(error):
             raise
-        import importlib.util
-
         spec = importlib.util.find_spec("notifications")
         path = os.path.join(os.path.dirname(spec.origin or ""), "base", "models.py") if spec else "models.py"
         sys.exit(
