@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db import models
+from django.db.models import Q, Value
 
 from entity_event.models import Medium, ReadMark, ReadState
 from entity_event.querysets import EventQuerySet
@@ -36,15 +37,25 @@ class EntityReadState:
 
     @classmethod
     def load(cls, medium: Medium, entity_id: int, using: str) -> EntityReadState:
-        """The state, in two queries (the watermark, the events marked unread under it)."""
-        read_up_to = watermark(medium, entity_id, using)
-        marked_unread = list(
-            ReadMark.objects.using(using)
-            .filter(medium_id=medium.pk, entity_id=entity_id, read=False, event_id__lte=read_up_to)
-            .values_list("event_id", flat=True)[: LISTED_UNREAD_MARKS + 1]
+        """The state, in one query: the watermark and the events marked unread, as the rows of
+        a ``UNION ALL`` (the watermark's first), at most ``LISTED_UNREAD_MARKS`` marks listed."""
+        watermarks = ReadState.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id)
+        marks = ReadMark.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id, read=False)
+        rows = list(
+            watermarks.annotate(is_watermark=Value(True, output_field=models.BooleanField()))
+            .values_list("read_up_to", "is_watermark")
+            .union(
+                marks.annotate(is_watermark=Value(False, output_field=models.BooleanField())).values_list(
+                    "event_id", "is_watermark"
+                ),
+                all=True,
+            )
+            .order_by("-is_watermark")[: LISTED_UNREAD_MARKS + 2]
         )
-        listed = marked_unread if len(marked_unread) <= LISTED_UNREAD_MARKS else None
-        return cls(medium.pk, entity_id, read_up_to, listed)
+        read_up_to = rows[0][0] if rows and rows[0][1] else 0
+        marked_unread = [pk for pk, is_watermark in rows if not is_watermark and pk <= read_up_to]
+        complete = len(rows) < LISTED_UNREAD_MARKS + 2
+        return cls(medium.pk, entity_id, read_up_to, marked_unread if complete else None)
 
     def unread_condition(self) -> Q:
         """The condition an unread event of the feed meets."""
@@ -66,8 +77,8 @@ def watermark(medium: Medium, entity_id: int, using: str) -> int:
 
 def with_read_state(events: EventQuerySet, medium: Medium, entity_id: int, read: bool) -> EventQuerySet:
     """``events`` (an entity's feed) restricted to the ones it has read, or not read. Loads the
-    entity's state first (two queries when called), so the returned queryset names the
-    watermark as a number."""
+    entity's state first (one query when called), so the returned queryset names the watermark
+    as a number."""
     condition = EntityReadState.load(medium, entity_id, events.db).unread_condition()
     return events.exclude(condition) if read else events.filter(condition)
 

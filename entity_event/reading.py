@@ -28,7 +28,7 @@ WHOLE_FEED = EventFilters(include_expired=True)
 
 
 def unread_count(medium: Medium, entity: Entity | int) -> int:
-    """``Medium.unread_count``: the unread events of the entity's feed (three queries)."""
+    """``Medium.unread_count``: the unread events of the entity's feed (two queries)."""
     return entity_medium_events(medium, entity, EventFilters(), read=False).count()
 
 

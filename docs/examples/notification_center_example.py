@@ -8,7 +8,7 @@ from entity_event.models import Event, Medium
 
 
 def bell_count(notifications_medium: Medium, user_entity: Entity) -> int:
-    return notifications_medium.unread_count(user_entity)  # three small queries
+    return notifications_medium.unread_count(user_entity)  # two queries
 
 
 def newest_unread(notifications_medium: Medium, user_entity: Entity) -> list[Event]:

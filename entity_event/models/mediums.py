@@ -143,7 +143,7 @@ class Medium(models.Model):
         Takes the filters of ``events()``, and its ``limit``.
 
         ``read`` keeps the events the entity has read (``True``) or not (``False``) on this
-        medium (see ``mark_read``); it reads the entity's read state when called (two queries).
+        medium (see ``mark_read``); it reads the entity's read state when called (one query).
         """
         from entity_event.routing import entity_medium_events
 
@@ -174,7 +174,7 @@ class Medium(models.Model):
 
     def unread_count(self, entity: Entity | int) -> int:
         """How many events of ``entity``'s feed on this medium (``entity_events(entity)``:
-        unexpired, unsubscriptions applied) it has not read. Three queries; the cost follows the
+        unexpired, unsubscriptions applied) it has not read. Two queries; the cost follows the
         unread events, not the size of the event table."""
         from entity_event.reading import unread_count
 

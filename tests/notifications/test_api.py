@@ -99,10 +99,10 @@ class TestList:
     ):
         publish(center.news, count)
         alice = logged_in(center.alice)
-        # The session, the user, the user's entity, the medium; the page (the watermark, then
-        # the events), the read marks of the page, the context renderers; the unread count (the
-        # watermark, the events marked unread, the count).
-        with django_assert_num_queries(4 + 3 + 1 + 3 + read_only_statements):
+        # The medium, the session, the user, the user's entity; the page's events, their read
+        # flags (the watermark, the page's marks), the context renderers; the unread count (the
+        # read state, the count).
+        with django_assert_num_queries(4 + 1 + 2 + 1 + 2 + read_only_statements):
             response = alice.get(url("notifications"), {"limit": 20})
         assert len(response.json()["results"]) == min(count, 20)
 
@@ -116,7 +116,7 @@ class TestCounts:
     def test_costs_a_constant_number_of_queries(self, center, django_assert_num_queries):
         publish(center.news, 30)
         alice = logged_in(center.alice)
-        with django_assert_num_queries(4 + 3):  # session, user, entity, medium; the count
+        with django_assert_num_queries(4 + 2):  # medium, session, user, entity; state, count
             alice.get(url("unread_count"))
 
 

@@ -86,10 +86,10 @@ class TestList:
     ):
         publish(center.news, count)
         alice = logged_in(center.alice)
-        # The session, the user, the medium, the user's entity; the page (watermark, events),
-        # the read marks of the page, the context renderers; the unread count (3); the bell of
-        # the layout (the user's entity, the medium, the unread count: 3 + 2).
-        with django_assert_num_queries(4 + 3 + 1 + 3 + 5 + read_only_statements):
+        # The session, the user, the medium, the user's entity; the page's events, their read
+        # flags (2), the context renderers; the unread count (2); the bell of the layout (the
+        # user's entity, the medium, the unread count: 2 + 2).
+        with django_assert_num_queries(4 + 1 + 2 + 1 + 2 + 4 + read_only_statements):
             alice.get(LIST)
 
 

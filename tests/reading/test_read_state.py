@@ -192,10 +192,10 @@ class TestQueryCounts:
         world.email.mark_unread(world.alice, [event("photo-org")])
         with CaptureQueriesContext(connection) as queries:
             assert world.email.unread_count(world.alice) == 1
-        assert len(queries) == 3  # watermark, marked unread, count
+        assert len(queries) == 2  # the read state (watermark and marks), the count
         with CaptureQueriesContext(connection) as queries:
             events = world.email.entity_events(world.alice, read=False)
-        assert len(queries) == 2
+        assert len(queries) == 1
         with CaptureQueriesContext(connection) as queries:
             list(events)
         assert len(queries) == 1
