@@ -20,10 +20,10 @@ from django.db.models import Q, Value
 from entity_event.models import Medium, ReadMark, ReadState
 from entity_event.querysets import EventQuerySet
 
-#: Up to this many events marked unread under the watermark are named by id in the filter; more
-#: are read from a subquery (correct, but the database can then no longer keep to the events
-#: after the watermark). "Mark all read" clears them.
-LISTED_UNREAD_MARKS = 1000
+#: Up to this many read marks of an entity are named by id in the filter; with more, the filter
+#: reads them from subqueries (correct, but the database can then no longer keep to the events
+#: after the watermark). "Mark all read" clears the marks under the watermark.
+LISTED_MARKS = 1000
 
 
 @dataclass(frozen=True)
@@ -33,40 +33,51 @@ class EntityReadState:
     medium_id: int
     entity_id: int
     read_up_to: int  # the watermark
-    marked_unread: Sequence[int] | None  # ids under the watermark marked unread; None: too many
+    # The marks that override the watermark, or None for both when there are too many to list.
+    marked_unread: Sequence[int] | None  # ids under the watermark marked unread
+    marked_read: Sequence[int] | None  # ids above the watermark marked read
 
     @classmethod
     def load(cls, medium: Medium, entity_id: int, using: str) -> EntityReadState:
-        """The state, in one query: the watermark and the events marked unread, as the rows of
-        a ``UNION ALL`` (the watermark's first), at most ``LISTED_UNREAD_MARKS`` marks listed."""
+        """The state, in one query: the watermark and the marks, as the rows of a ``UNION ALL``
+        (the watermark's first), at most ``LISTED_MARKS`` marks."""
         watermarks = ReadState.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id)
-        marks = ReadMark.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id, read=False)
+        marks = ReadMark.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id)
+        is_watermark: models.BooleanField[bool, bool] = models.BooleanField()
         rows = list(
-            watermarks.annotate(is_watermark=Value(True, output_field=models.BooleanField()))
-            .values_list("read_up_to", "is_watermark")
+            watermarks.annotate(is_watermark=Value(True, output_field=is_watermark), read=Value(True))
+            .values_list("read_up_to", "is_watermark", "read")
             .union(
-                marks.annotate(is_watermark=Value(False, output_field=models.BooleanField())).values_list(
-                    "event_id", "is_watermark"
+                marks.annotate(is_watermark=Value(False, output_field=is_watermark)).values_list(
+                    "event_id", "is_watermark", "read"
                 ),
                 all=True,
             )
-            .order_by("-is_watermark")[: LISTED_UNREAD_MARKS + 2]
+            .order_by("-is_watermark")[: LISTED_MARKS + 2]
         )
         read_up_to = rows[0][0] if rows and rows[0][1] else 0
-        marked_unread = [pk for pk, is_watermark in rows if not is_watermark and pk <= read_up_to]
-        complete = len(rows) < LISTED_UNREAD_MARKS + 2
-        return cls(medium.pk, entity_id, read_up_to, marked_unread if complete else None)
+        if len(rows) == LISTED_MARKS + 2:
+            return cls(medium.pk, entity_id, read_up_to, None, None)
+        mark_rows = [(pk, read) for pk, row_is_watermark, read in rows if not row_is_watermark]
+        return cls(
+            medium.pk,
+            entity_id,
+            read_up_to,
+            marked_unread=[pk for pk, read in mark_rows if not read and pk <= read_up_to],
+            marked_read=[pk for pk, read in mark_rows if read and pk > read_up_to],
+        )
 
     def unread_condition(self) -> Q:
         """The condition an unread event of the feed meets."""
-        marks = ReadMark.objects.filter(medium_id=self.medium_id, entity_id=self.entity_id)
         unread = Q(pk__gt=self.read_up_to)
-        if self.marked_unread is None:
+        if self.marked_unread is None or self.marked_read is None:
+            marks = ReadMark.objects.filter(medium_id=self.medium_id, entity_id=self.entity_id)
             unread |= Q(pk__in=marks.filter(read=False).values("event_id"))
-        elif self.marked_unread:
+            marked_read = marks.filter(read=True, event_id__gt=self.read_up_to)
+            return unread & ~Q(pk__in=marked_read.values("event_id"))
+        if self.marked_unread:
             unread |= Q(pk__in=self.marked_unread)
-        marked_read = marks.filter(read=True, event_id__gt=self.read_up_to).values("event_id")
-        return unread & ~Q(pk__in=marked_read)
+        return unread & ~Q(pk__in=self.marked_read) if self.marked_read else unread
 
 
 def watermark(medium: Medium, entity_id: int, using: str) -> int:

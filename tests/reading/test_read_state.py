@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from entity_event.models import Event, EventSeen, Medium, ReadMark, ReadState, Subscription
-from entity_event.read_state import LISTED_UNREAD_MARKS, read_flags
+from entity_event.read_state import LISTED_MARKS, read_flags
 from tests.entities import entity_kind
 from tests.testapp.models import FollowSubEntitiesMedium
 from tests.worlds import BASE, day, uuids
@@ -174,16 +174,27 @@ class TestSemantics:
     def test_many_events_marked_unread(self, world):
         # More than the filter names by id: it reads them from a subquery instead.
         extra = Event.objects.create_events(
-            [
-                {"source": world.photo, "actors": [world.alice], "time": day(2.5)}
-                for _ in range(LISTED_UNREAD_MARKS)
-            ]
+            [{"source": world.photo, "actors": [world.alice], "time": day(2.5)} for _ in range(LISTED_MARKS)]
         )
         world.email.mark_read(world.alice)
         world.email.mark_unread(world.alice, [*extra, event("photo-org")])
-        assert ReadMark.objects.count() == LISTED_UNREAD_MARKS + 1
-        assert world.email.unread_count(world.alice) == LISTED_UNREAD_MARKS + 1
+        assert ReadMark.objects.count() == LISTED_MARKS + 1
+        assert world.email.unread_count(world.alice) == LISTED_MARKS + 1
         assert unread(world.email, world.alice)[:1] == ["photo-org"]
+
+    def test_many_events_marked_read(self, world):
+        # More marks than the filter names by id, above the watermark this time.
+        unread_before = unread(world.email, world.alice)
+        extra = Event.objects.create_events(
+            [
+                {"source": world.photo, "actors": [world.alice], "time": day(2.5)}
+                for _ in range(LISTED_MARKS + 1)
+            ]
+        )
+        assert world.email.unread_count(world.alice) == len(unread_before) + LISTED_MARKS + 1
+        world.email.mark_read(world.alice, extra)
+        assert world.email.unread_count(world.alice) == len(unread_before)
+        assert unread(world.email, world.alice) == unread_before
 
 
 class TestQueryCounts:
