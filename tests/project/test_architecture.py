@@ -35,6 +35,7 @@ LAYERS = {
     SERVICES: {
         "creation",
         "following",
+        "feed_sql",
         "routing",
         "claims",
         "targets",
