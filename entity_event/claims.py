@@ -4,11 +4,15 @@ Seen state is per (event, medium). A query method called with ``mark_seen=True``
 query, marks exactly the returned events seen on the medium, and returns them; with
 ``seen=False`` too, it claims them: concurrent callers never receive the same event (see
 ``claim``, and docs/guarantees.rst for the tests that show it).
+
+Marks and claims run on the database that takes writes (``primary_alias``), whatever the
+routers choose for reads: a read replica never receives a lock or an insert, and a claim never
+reads a lagging copy of what it marks.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from entity_event.chunks import in_chunks
@@ -18,11 +22,19 @@ from entity_event.querysets import EventQuerySet
 from entity_event.validation import check_saved
 
 
+def primary_alias() -> str:
+    """The database of seen marks and claims: the one the routers send writes of ``EventSeen``
+    to (``db_for_write``; ``default`` without routers)."""
+    return router.db_for_write(EventSeen)
+
+
 def mark_seen(events: EventQuerySet, medium: Medium) -> None:
     """``EventQuerySet.mark_seen``: record the events as seen on ``medium``, idempotently (an
-    event seen already keeps its first ``time_seen``), in two queries whatever their number."""
+    event seen already keeps its first ``time_seen``), in two queries whatever their number,
+    both on the primary database."""
     check_saved(medium, Medium, "medium")
-    mark_ids_seen(list(events.values_list("pk", flat=True)), medium, events.db)
+    using = primary_alias()
+    mark_ids_seen(list(events.using(using).values_list("pk", flat=True)), medium, using)
 
 
 def mark_ids_seen(event_ids: list[int], medium: Medium, using: str) -> None:
@@ -42,9 +54,11 @@ def mark_ids_seen(event_ids: list[int], medium: Medium, using: str) -> None:
 def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> EventQuerySet:
     """Return ``events`` as the filters ask: lazy without ``mark_seen`` (the newest ``limit``, when
     given); otherwise evaluated, marked seen, and restricted to exactly the returned events
-    (claimed under row locks when ``seen=False``: the oldest ``limit``, oldest first)."""
+    (claimed under row locks when ``seen=False``: the oldest ``limit``, oldest first), on the
+    primary database."""
     if not filters.mark_seen:
         return events if filters.limit is None else events[: filters.limit]
+    events = events.using(primary_alias())
     with transaction.atomic(using=events.db):
         rows = claim(events, medium, filters.limit) if filters.claims else fetch(events, filters.limit)
         mark_ids_seen([event.pk for event in rows], medium, events.db)

@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from entity.models import Entity
@@ -89,7 +89,7 @@ class BatchReport:
 def claim_and_record(medium: Medium, batch_size: int) -> tuple[int, int]:
     """Claim up to ``batch_size`` unseen events of ``medium`` and write a pending delivery for
     each of their targets, in one transaction; return (events claimed, records written)."""
-    with transaction.atomic():
+    with transaction.atomic(using=router.db_for_write(Delivery)):
         claimed = medium.events_targets(seen=False, mark_seen=True, limit=batch_size)
         records = [
             Delivery(event_id=event.pk, medium_id=medium.pk, target_id=target.pk)
@@ -138,7 +138,7 @@ def deliver_batch(
     docstring). An exception of the handler propagates, after rolling back the sending step."""
     report = BatchReport(number)
     report.claimed, report.recorded = claim_and_record(medium, batch_size)
-    with transaction.atomic():
+    with transaction.atomic(using=router.db_for_write(Delivery)):
         deliveries = due_deliveries(medium, batch_size)
         if not deliveries:
             return report

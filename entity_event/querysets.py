@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Required, Self, TypedDict, overload
 from uuid import UUID
 
-from django.db import models
+from django.db import models, router
 from entity.models import Entity
 
 from entity_event.validation import JSONObject
@@ -135,11 +135,12 @@ class EventManager(_EventManagerFromQuerySet["Event"]):
         All the events and their actors are written in one transaction, with a number of queries
         that does not depend on how many events or actors there are. Returns a list aligned with
         the input: the created event, or ``None`` for an ignored duplicate. Nothing is written
-        when any input is invalid.
+        when any input is invalid. They are written where ``using()`` says, else where the
+        routers send writes of ``Event`` (never to a read replica).
         """
         from entity_event.creation import create_events
 
-        return create_events(self.model, self.db, kwargs_list)
+        return create_events(self.model, self._db or router.db_for_write(self.model), kwargs_list)
 
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 from entity.models import Entity
@@ -58,41 +58,52 @@ def event_ids(events: object, argument: str) -> list[int]:
     return [model_pk(event, Event, argument) for event in check_iterable(events, argument, "events")]
 
 
+def primary_alias() -> str:
+    """The database of read state: the one the routers send writes of ``ReadMark`` to
+    (``db_for_write``; ``default`` without routers). Marking reads there too, never a lagging
+    read replica (an event just created must be found to be marked)."""
+    return router.db_for_write(ReadMark)
+
+
 def mark_everything_read(medium: Medium, entity_id: int) -> None:
     """Move the watermark to the newest event (never backwards: a slower concurrent call that
     saw an older newest event leaves it) and drop the marks under it, in five queries."""
+    using = primary_alias()
     # One query: the entity exists (else a ValueError rather than a foreign key error at the
     # commit) and the id of the newest event.
     newest_event = Event.objects.order_by("-pk").values("pk")[:1]
-    found = list(Entity.all_objects.filter(pk=entity_id).values_list(Subquery(newest_event), flat=True))
+    entity = Entity.all_objects.using(using).filter(pk=entity_id)
+    found = list(entity.values_list(Subquery(newest_event), flat=True))
     if not found:
         raise unknown_entity(entity_id, "mark_read")
     newest = found[0]
     if newest is None:  # no event at all: nothing to read
         return
-    with transaction.atomic():
-        watermark = locked_watermark(medium, entity_id)
+    with transaction.atomic(using=using):
+        watermark = locked_watermark(medium, entity_id, using)
         watermark.filter(read_up_to__lt=newest).update(read_up_to=newest, time_updated=timezone.now())
-        ReadMark.objects.filter(medium=medium, entity_id=entity_id, event_id__lte=newest).delete()
+        marks = ReadMark.objects.using(using).filter(medium=medium, entity_id=entity_id, event_id__lte=newest)
+        marks.delete()
 
 
 def mark(medium: Medium, entity_id: int, ids: Iterable[int], *, read: bool) -> None:
     """Mark the events ``ids`` of the entity's feed read or unread (others are ignored): one
     query finds them (per chunk the database's parameter limit allows), one upsert marks them,
     under the lock of the entity's watermark row (two queries)."""
-    feed = entity_events_query(medium, entity_id, WHOLE_FEED)
+    using = primary_alias()
+    feed = entity_events_query(medium, entity_id, WHOLE_FEED).using(using)
     in_feed = sorted(
         pk
         for chunk in in_chunks(sorted(set(ids)), feed.db)
         for pk in feed.filter(pk__in=chunk).values_list("pk", flat=True)
     )
     if not in_feed:
-        check_entity_exists(entity_id, "mark_read" if read else "mark_unread")
+        check_entity_exists(entity_id, "mark_read" if read else "mark_unread", using)
         return
     now = timezone.now()
-    with transaction.atomic():
-        locked_watermark(medium, entity_id).get()
-        ReadMark.objects.bulk_create(
+    with transaction.atomic(using=using):
+        locked_watermark(medium, entity_id, using).get()
+        ReadMark.objects.using(using).bulk_create(
             [
                 ReadMark(medium=medium, entity_id=entity_id, event_id=pk, read=read, time_marked=now)
                 for pk in in_feed
@@ -103,19 +114,20 @@ def mark(medium: Medium, entity_id: int, ids: Iterable[int], *, read: bool) -> N
         )
 
 
-def locked_watermark(medium: Medium, entity_id: int) -> models.QuerySet[ReadState]:
+def locked_watermark(medium: Medium, entity_id: int, using: str) -> models.QuerySet[ReadState]:
     """The entity's watermark row, created if missing and locked until the transaction ends.
 
     Every write to an entity's read state takes this lock first, so concurrent calls for one
     entity run one after the other (the last one wins) instead of locking marks in different
     orders and deadlocking; calls for different entities do not wait for each other."""
-    ReadState.objects.bulk_create([ReadState(medium=medium, entity_id=entity_id)], ignore_conflicts=True)
-    return ReadState.objects.select_for_update().filter(medium=medium, entity_id=entity_id)
+    watermarks = ReadState.objects.using(using)
+    watermarks.bulk_create([ReadState(medium=medium, entity_id=entity_id)], ignore_conflicts=True)
+    return watermarks.select_for_update().filter(medium=medium, entity_id=entity_id)
 
 
-def check_entity_exists(entity_id: int, method: str) -> None:
+def check_entity_exists(entity_id: int, method: str, using: str) -> None:
     """A ``ValueError`` when no entity has the id: marks name an entity that exists."""
-    if not Entity.all_objects.filter(pk=entity_id).exists():
+    if not Entity.all_objects.using(using).filter(pk=entity_id).exists():
         raise unknown_entity(entity_id, method)
 
 

@@ -27,7 +27,7 @@ from django.db import models, transaction
 from entity.models import Entity, EntityKind, EntityRelationship
 
 from entity_event.chunks import in_chunks
-from entity_event.claims import claim, fetch, mark_ids_seen
+from entity_event.claims import claim, fetch, mark_ids_seen, primary_alias
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
 from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
@@ -78,11 +78,14 @@ def events_targets(
     kind_id = (
         None if entity_kind is None else model_pk(entity_kind, EntityKind, "events_targets(): entity_kind")
     )
-    routes = routes_by_source(medium, kind_id)
+    # A call that marks reads everything on the primary database (claims.primary_alias), the
+    # others where the routers send reads.
+    using = primary_alias() if filters.mark_seen else None
+    routes = routes_by_source(medium, kind_id, using)
     if not routes:
         return []
     delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
-    events = filtered_events(medium, filters).filter(source_id__in=delivering)
+    events = filtered_events(medium, filters).filter(source_id__in=delivering).using(using)
     # Only a call that marks events writes; it needs a transaction (and, to claim, row locks).
     marking = transaction.atomic(using=events.db) if filters.mark_seen else contextlib.nullcontext()
     with marking:
@@ -90,27 +93,28 @@ def events_targets(
         actors, actor_ids = actors_of(rows, routes, medium, filters, events.db)
         default_rule = uses_default_following(medium)
         followers = DefaultFollowers(actor_ids, events.db) if default_rule else CustomFollowers(medium)
-        result = with_entities(rows, targets_of(rows, routes, actors, followers))
+        result = with_entities(rows, targets_of(rows, routes, actors, followers), events.db)
         if filters.mark_seen and result:
             mark_ids_seen([event.pk for event, _ in result], medium, events.db)
     return result
 
 
-def routes_by_source(medium: Medium, kind_id: int | None) -> dict[int, SourceRouting]:
+def routes_by_source(medium: Medium, kind_id: int | None, using: str | None) -> dict[int, SourceRouting]:
     """Each source's routing on ``medium``: three queries (subscriptions, group members,
-    unsubscriptions), none when the medium has no subscription."""
+    unsubscriptions) on ``using`` (``None``: the routers' choice), none when the medium has no
+    subscription."""
     subscriptions = list(
-        Subscription.objects.filter(medium_id=medium.pk).values(
+        Subscription.objects.using(using).filter(medium_id=medium.pk).values(
             "id", "source_id", "entity_id", "sub_entity_kind_id", "only_following",
             "entity__is_active", "entity__entity_kind_id",
         )
     )  # fmt: skip
     if not subscriptions:
         return {}
-    members = group_members(subscriptions)
+    members = group_members(subscriptions, using)
     unsubscribed: dict[int, set[int]] = defaultdict(set)
-    for entity_id, source_id in Unsubscription.objects.filter(medium_id=medium.pk).values_list(
-        "entity_id", "source_id"
+    for entity_id, source_id in (
+        Unsubscription.objects.using(using).filter(medium_id=medium.pk).values_list("entity_id", "source_id")
     ):
         unsubscribed[source_id].add(entity_id)
     everyone: dict[int, set[int]] = defaultdict(set)
@@ -139,15 +143,21 @@ def routes_by_source(medium: Medium, kind_id: int | None) -> dict[int, SourceRou
     }
 
 
-def group_members(subscriptions: Sequence[SubscriptionRow]) -> dict[tuple[int, int], set[int]]:
+def group_members(
+    subscriptions: Sequence[SubscriptionRow], using: str | None
+) -> dict[tuple[int, int], set[int]]:
     """``{(group entity, kind): active sub-entity ids}`` for every group subscription, one query."""
     groups = {s["entity_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
     kinds = {s["sub_entity_kind_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
     members: dict[tuple[int, int], set[int]] = defaultdict(set)
     if groups:
-        for super_id, sub_id, kind in EntityRelationship.objects.filter(
-            super_entity_id__in=groups, sub_entity__entity_kind_id__in=kinds, sub_entity__is_active=True
-        ).values_list("super_entity_id", "sub_entity_id", "sub_entity__entity_kind_id"):
+        for super_id, sub_id, kind in (
+            EntityRelationship.objects.using(using)
+            .filter(
+                super_entity_id__in=groups, sub_entity__entity_kind_id__in=kinds, sub_entity__is_active=True
+            )
+            .values_list("super_entity_id", "sub_entity_id", "sub_entity__entity_kind_id")
+        ):
             members[(super_id, kind)].add(sub_id)
     return members
 
@@ -186,7 +196,10 @@ def actors_of(
         for ids in in_chunks(needing, using):
             pairs = [
                 *pairs,
-                *active_actor_rows().filter(event_id__in=ids).values_list("event_id", "entity_id"),
+                *active_actor_rows()
+                .using(using)
+                .filter(event_id__in=ids)
+                .values_list("event_id", "entity_id"),
             ]
         actor_ids: ActorIds = list({actor for _, actor in pairs})
     else:
@@ -194,8 +207,10 @@ def actors_of(
         # statements keeps its actors (the actors of extra events are simply unused).
         unfiltered = filtered_events(medium, dataclasses.replace(filters, seen=None))
         following_sources = [source_id for source_id, route in routes.items() if route.following]
-        actor_rows = active_actor_rows().filter(
-            event_id__in=unfiltered.filter(source_id__in=following_sources).values("pk")
+        actor_rows = (
+            active_actor_rows()
+            .using(using)
+            .filter(event_id__in=unfiltered.filter(source_id__in=following_sources).values("pk"))
         )
         pairs = actor_rows.values_list("event_id", "entity_id")
         actor_ids = actor_rows.values("entity_id")
@@ -236,14 +251,14 @@ def targets_of(
     return targets
 
 
-def with_entities(rows: list[Event], targets: list[tuple[int, ...]]) -> EventsTargets:
+def with_entities(rows: list[Event], targets: list[tuple[int, ...]], using: str) -> EventsTargets:
     """``[(event, [target entities])]`` for the events with targets; events with the same targets
     share one list. One query for every entity."""
     # Each distinct tuple object once (hashing a long tuple of ids for every event would cost
     # more than the rest), then one list per distinct value.
     distinct = {id(ids): ids for ids in targets if ids}
     # all_objects: an entity deactivated since the routing queries still has its row.
-    entities = Entity.all_objects.in_bulk(set().union(*distinct.values()))
+    entities = Entity.all_objects.using(using).in_bulk(set().union(*distinct.values()))
     by_value: dict[tuple[int, ...], list[Entity]] = {}
     lists = {}
     for key, ids in distinct.items():

@@ -18,6 +18,10 @@ DATABASES = {
         os.environ.get("DATABASE_URL", "sqlite://"), sqlite_engine="tests.dbbackends.sqlite3"
     )
 }
+# A read replica, as a second connection to the same test database (Django's test mirror). The
+# router sends reads to it only inside ``tests.routers.reads_from_replica()``.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["tests.routers.ReplicaRouter"]
 
 SECRET_KEY = "insecure-key-for-the-test-suite-only"
 DEBUG = False
@@ -36,8 +40,12 @@ INSTALLED_APPS = [
     "example",
     "entity_event",
     "django_eventstream",
+    "django_tasks",
     "tests.testapp",
 ]
+
+# The optional delivery task (entity_event.tasks) runs as it is enqueued.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

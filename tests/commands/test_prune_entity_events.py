@@ -323,7 +323,7 @@ class TestArguments:
             ),
             (
                 ["--expired-days", "1", "--database", "nope"],
-                r"--database 'nope' is not in DATABASES \(known aliases: 'default'\)\.",
+                r"--database 'nope' is not in DATABASES \(known aliases: 'default', 'replica'\)\.",
             ),
             (["--expired-days", "1", "--database", ""], r"--database '' is not in DATABASES"),
         ],
