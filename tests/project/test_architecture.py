@@ -59,6 +59,7 @@ LAYERS = {
         "urls",
         "live",
         "live_channels",
+        "tasks",
         "templatetags",
         "forms",
         "checks",

@@ -1,0 +1,124 @@
+"""Delivery through django-tasks (``entity_event.tasks``): the task form of the command, enqueued
+after a committed ``create_event``. The suite's ``TASKS`` backend is django-tasks' immediate
+one, which runs a task as it is enqueued."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django_tasks import TaskResultStatus
+
+from entity_event.models import Delivery, Event, EventSeen
+from entity_event.signals import events_created
+from entity_event.tasks import deliver_events, deliver_on_creation
+from tests.delivery.test_deliver_command import RecordingHandler
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def on_creation():
+    """``deliver_on_creation("email")``, undone after the test."""
+    yield deliver_on_creation
+    assert events_created.disconnect(dispatch_uid="entity_event.tasks:email")
+
+
+class TestTask:
+    def test_runs_batches_until_one_is_idle(self, world):
+        result = deliver_events.enqueue("email", batch_size=4)
+        assert result.status == TaskResultStatus.SUCCESSFUL
+        # 10 events for 3 users: 30 records; batches of 4 events that send 4 records, until a
+        # batch finds nothing. The user without an address fails (and is put off) 10 times.
+        assert result.return_value == {
+            "claimed": 10, "recorded": 30, "sent": 20, "retried": 10, "failed": 0, "batches": 9,
+        }  # fmt: skip
+        assert len(mail.outbox) == 20
+        assert EventSeen.objects.count() == 10
+
+    def test_max_batches(self, world):
+        result = deliver_events.enqueue("email", batch_size=2, max_batches=1)
+        assert result.return_value["batches"] == 1
+        assert result.return_value["claimed"] == 2
+
+    @pytest.mark.parametrize(
+        ("arguments", "message"),
+        [
+            ({"medium": "fax"}, "no medium is named 'fax'"),
+            ({"medium": "email", "batch_size": 0}, "batch_size and max_batches must be at least 1"),
+            ({"medium": "email", "max_batches": 0}, "batch_size and max_batches must be at least 1"),
+        ],
+    )
+    def test_bad_arguments_fail_the_task_and_claim_nothing(self, world, arguments, message):
+        result = deliver_events.enqueue(**arguments)
+        assert result.status == TaskResultStatus.FAILED
+        assert message in result.errors[0].traceback
+        assert not EventSeen.objects.exists()
+
+
+class TestOnCreation:
+    def test_delivers_once_the_events_are_committed(
+        self, world, on_creation, django_capture_on_commit_callbacks
+    ):
+        on_creation("email")
+        mail.outbox = []
+        source = world["source"]
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            Event.objects.create_event(source=source, uuid="late", context={"n": 11})
+        assert mail.outbox == []  # nothing before the commit
+        for callback in callbacks:
+            callback()
+        # The ten events of the world and the new one, to the two users with an address.
+        assert len(mail.outbox) == 22
+        assert Delivery.objects.filter(event__uuid="late", status="sent").count() == 2
+
+    def test_nothing_runs_for_events_rolled_back(
+        self, world, on_creation, django_capture_on_commit_callbacks
+    ):
+        on_creation("email", batch_size=5)
+        mail.outbox = []
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            Event.objects.create_event(source=world["source"], uuid="gone")
+            raise RuntimeError("rolled back")
+        assert mail.outbox == []
+        assert not EventSeen.objects.exists()
+
+    def test_options_are_passed_to_the_task(self, world, on_creation, django_capture_on_commit_callbacks):
+        on_creation("email", handler="tests.delivery.test_deliver_command.recording_handler", max_batches=1)
+        RecordingHandler.batches, RecordingHandler.failing, RecordingHandler.raising = [], set(), False
+        with django_capture_on_commit_callbacks(execute=True):
+            Event.objects.create_event(source=world["source"], uuid="new")
+        assert len(RecordingHandler.batches) == 1  # max_batches=1
+        assert mail.outbox == []
+
+    def test_the_example_of_the_docs(self, world, on_creation, django_capture_on_commit_callbacks):
+        path = Path(__file__).resolve().parents[2] / "docs" / "examples" / "delivery_task_example.py"
+        spec = importlib.util.spec_from_file_location("yoursite", path)
+        example = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(example)
+        example.YourSiteConfig("yoursite", example).ready()
+        mail.outbox = []
+        with django_capture_on_commit_callbacks(execute=True):
+            Event.objects.create_event(source=world["source"], uuid="new", context={"n": 11})
+        assert len(mail.outbox) == 22
+
+    @pytest.mark.parametrize(
+        ("arguments", "options", "message"),
+        [
+            ((None,), {}, "medium must be the name of a medium"),
+            (("",), {}, "medium must be the name of a medium"),
+            (("email",), {"batchsize": 3}, "unexpected options ['batchsize']"),
+        ],
+    )
+    def test_bad_arguments_are_refused(self, arguments, options, message):
+        with pytest.raises(TypeError) as error:
+            deliver_on_creation(*arguments, **options)
+        assert message in str(error.value)
+        assert not events_created.disconnect(dispatch_uid="entity_event.tasks:email")
