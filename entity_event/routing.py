@@ -10,9 +10,6 @@ subscription (docs/performance.rst). ``events_targets()`` (``entity_event.target
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeAlias
-
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -23,11 +20,9 @@ from entity_event.event_filters import EventFilters
 from entity_event.feed_sql import feed_condition
 from entity_event.following import entity_id_of, entity_ids, subset_subscriptions, uses_default_following
 from entity_event.models import Event, EventActor, EventSeen, Medium, Subscription, Unsubscription
+from entity_event.paged_condition import PagedCondition
 from entity_event.querysets import EventQuerySet
 from entity_event.read_state import with_read_state
-
-#: A subquery of event ids (``values("event_id")`` of ``EventActor`` rows), for ``pk__in``.
-EventIds: TypeAlias = models.QuerySet[EventActor, Mapping[str, object]]
 
 
 def check_saved_medium(medium: Medium, method: str) -> None:
@@ -72,12 +67,14 @@ def _following_subscriptions(medium: Medium) -> models.QuerySet[Subscription]:
     )
 
 
-def _followed_actor_event_ids(medium: Medium) -> list[EventIds]:
-    """Uncorrelated subqueries of event ids having an actor followed (default rule) by a subscribed
-    entity of an only-following subscription of the event's source on ``medium``.
+def _followed_actor_rows(medium: Medium) -> list[models.QuerySet[EventActor]]:
+    """The ``EventActor`` rows whose actor is followed (default rule) by a subscribed entity of
+    an only-following subscription of the event's source on ``medium``, as four querysets (one
+    per way of following; an event qualifies when one of its actor rows is in one of them).
 
-    The pieces are combined with ``UNION`` by ``medium_events``. Only active actors count, on
-    every path (see ``active_actor_rows``).
+    ``medium_events`` reads them as uncorrelated subqueries of event ids combined with
+    ``UNION`` (the whole table) or as a correlated ``EXISTS`` per event (a page). Only active
+    actors count, on every path (see ``active_actor_rows``).
     """
     following = Subscription.objects.filter(
         medium_id=medium.pk, only_following=True, source_id=OuterRef("event__source_id")
@@ -87,7 +84,7 @@ def _followed_actor_event_ids(medium: Medium) -> list[EventIds]:
     individual_self = individual.filter(entity_id=OuterRef("entity_id"))
     individual_super = individual.filter(entity__super_relationships__super_entity_id=OuterRef("entity_id"))
     # Group subscription (G, K): the actor is an active sub-entity of G of kind K (see
-    # _group_member_event_ids), or a super-entity of such a sub-entity (one filter() call: the
+    # _group_member_actor_rows), or a super-entity of such a sub-entity (one filter() call: the
     # same joined rows).
     group = following.filter(sub_entity_kind__isnull=False)
     group_super = group.filter(
@@ -97,21 +94,20 @@ def _followed_actor_event_ids(medium: Medium) -> list[EventIds]:
     )
     return [
         *(
-            active_actor_rows().filter(Exists(condition)).values("event_id")
+            active_actor_rows().filter(Exists(condition))
             for condition in (individual_self, individual_super, group_super)
         ),
-        _group_member_event_ids(medium),
+        _group_member_actor_rows(medium),
     ]
 
 
-def _group_member_event_ids(medium: Medium) -> EventIds:
-    """The ids of the events one of whose actors is an active sub-entity of kind K of an entity G
-    with an only-following group subscription (G, K) of the event's source on ``medium``.
+def _group_member_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
+    """The actor rows whose actor is an active sub-entity of kind K of an entity G with an
+    only-following group subscription (G, K) of the event's source on ``medium``.
 
     Written from the actor's side (an entity has few super-entities, a group may have many
-    members): each actor row joined to its super-entities probes a hash of the medium's
-    subscriptions, which does not depend on the planner estimating how many members the
-    subscribed groups have.
+    members): each actor row joined to its super-entities probes the medium's subscriptions,
+    which does not depend on the planner estimating how many members the subscribed groups have.
     """
     return (
         active_actor_rows()
@@ -131,7 +127,6 @@ def _group_member_event_ids(medium: Medium) -> EventIds:
                 )
             )
         )
-        .values("event_id")
     )
 
 
@@ -145,6 +140,24 @@ def _custom_following_condition(medium: Medium) -> Q:
             pk__in=active_actor_rows().filter(entity_id__in=entity_ids(followed)).values("event_id")
         )
     return condition
+
+
+def _delivered_conditions(
+    unconditional: models.QuerySet[Subscription], followed_actor_rows: list[models.QuerySet[EventActor]]
+) -> tuple[Q, Q]:
+    """The condition of ``events()`` under the default rule, in its two forms (see
+    ``paged_condition``): per row (the event's source has a non-following subscription, or one of
+    its actor rows is followed: correlated ``EXISTS``, for a page), and for the whole table (one
+    ``IN`` over a ``UNION`` of the ways an event can be delivered: PostgreSQL runs it as a hash
+    semi-join whatever the sizes, whereas an ``OR`` of ``IN`` subqueries too big for
+    ``work_mem`` would be re-run for every event row)."""
+    sources = unconditional.values("source_id")
+    per_row = Q(source_id__in=sources)
+    for rows in followed_actor_rows:
+        per_row |= Q(Exists(rows.filter(event_id=OuterRef("pk"))))
+    delivered = Event.objects.filter(source_id__in=sources).order_by().values("pk")
+    whole = Q(pk__in=delivered.union(*(rows.values("event_id") for rows in followed_actor_rows)))
+    return per_row, whole
 
 
 def medium_events_query(medium: Medium, filters: EventFilters) -> EventQuerySet:
@@ -163,13 +176,9 @@ def medium_events_query(medium: Medium, filters: EventFilters) -> EventQuerySet:
         | Q(sub_entity_kind__isnull=False) & Exists(active_member)
     )
     if uses_default_following(medium):
-        # One IN over a UNION of the ways an event can be delivered, not an OR of IN
-        # subqueries: PostgreSQL runs it as a (hash) semi-join whatever the sizes, whereas an
-        # OR'ed subquery too big for work_mem would be re-run for every event row.
-        delivered = (
-            Event.objects.filter(source_id__in=unconditional.values("source_id")).order_by().values("pk")
+        return events.filter(
+            PagedCondition(*_delivered_conditions(unconditional, _followed_actor_rows(medium)))
         )
-        return events.filter(pk__in=delivered.union(*_followed_actor_event_ids(medium)))
     condition = Q(source_id__in=unconditional.values("source_id")) | _custom_following_condition(medium)
     return events.filter(condition)
 

@@ -30,6 +30,7 @@ LAYERS = {
         "timestamps",
         "chunks",
         "signals",
+        "paged_condition",
     },  # fmt: skip
     MODELS: {"models", "querysets"},
     SERVICES: {
