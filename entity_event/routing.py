@@ -67,18 +67,19 @@ def _following_subscriptions(medium: Medium) -> models.QuerySet[Subscription]:
     )
 
 
-def _followed_actor_rows(medium: Medium) -> list[models.QuerySet[EventActor]]:
+def _followed_actor_rows(medium: Medium, event_source: OuterRef) -> list[models.QuerySet[EventActor]]:
     """The ``EventActor`` rows whose actor is followed (default rule) by a subscribed entity of
     an only-following subscription of the event's source on ``medium``, as four querysets (one
     per way of following; an event qualifies when one of its actor rows is in one of them).
+    ``event_source`` names the event's source from inside the subscriptions' subqueries.
 
     ``medium_events`` reads them as uncorrelated subqueries of event ids combined with
-    ``UNION`` (the whole table) or as a correlated ``EXISTS`` per event (a page). Only active
-    actors count, on every path (see ``active_actor_rows``).
+    ``UNION`` (the whole table: ``event_source`` is the actor row's ``event__source_id``), or as
+    a correlated ``EXISTS`` per event (a page: ``event_source`` is the outer event's source, two
+    levels up, which also keeps the database from turning the check into a hash of every
+    matching actor row). Only active actors count, on every path (see ``active_actor_rows``).
     """
-    following = Subscription.objects.filter(
-        medium_id=medium.pk, only_following=True, source_id=OuterRef("event__source_id")
-    )
+    following = Subscription.objects.filter(medium_id=medium.pk, only_following=True, source_id=event_source)
     # Individual subscription of S: the actor is S, or a super-entity of S. Inactive S: nothing.
     individual = following.filter(sub_entity_kind__isnull=True, entity__is_active=True)
     individual_self = individual.filter(entity_id=OuterRef("entity_id"))
@@ -93,15 +94,35 @@ def _followed_actor_rows(medium: Medium) -> list[models.QuerySet[EventActor]]:
         entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
     )
     return [
-        *(
-            active_actor_rows().filter(Exists(condition))
-            for condition in (individual_self, individual_super, group_super)
-        ),
-        _group_member_actor_rows(medium),
+        active_actor_rows().filter(Exists(individual_self)),
+        active_actor_rows().filter(Exists(individual_super)),
+        _group_member_actor_rows(medium, event_source),
+        active_actor_rows().filter(Exists(group_super)),
     ]
 
 
-def _group_member_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
+def _member_super_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
+    """For a page, the last of ``_followed_actor_rows`` written from the actor's side: the
+    actor is a super-entity of an active sub-entity M (of kind K) of an entity G with an
+    only-following group subscription (G, K) of the outer event's source. The database walks the
+    actor's sub-entities and stops at the first that qualifies, instead of gathering every member
+    of every subscribed group for each event."""
+    subscription_of_a_group_of_the_member = Subscription.objects.filter(
+        medium_id=medium.pk,
+        only_following=True,
+        source_id=OuterRef(OuterRef(OuterRef("source_id"))),
+        sub_entity_kind_id=OuterRef("member_kind_id"),
+        entity__sub_relationships__sub_entity_id=OuterRef("sub_entity_id"),
+    )
+    members = (
+        EntityRelationship.objects.filter(super_entity_id=OuterRef("entity_id"), sub_entity__is_active=True)
+        .annotate(member_kind_id=F("sub_entity__entity_kind_id"))
+        .filter(Exists(subscription_of_a_group_of_the_member))
+    )
+    return active_actor_rows().filter(Exists(members))
+
+
+def _group_member_actor_rows(medium: Medium, event_source: OuterRef) -> models.QuerySet[EventActor]:
     """The actor rows whose actor is an active sub-entity of kind K of an entity G with an
     only-following group subscription (G, K) of the event's source on ``medium``.
 
@@ -112,7 +133,6 @@ def _group_member_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
     return (
         active_actor_rows()
         .annotate(
-            event_source_id=F("event__source_id"),
             super_entity_id=F("entity__super_relationships__super_entity_id"),
             actor_kind_id=F("entity__entity_kind_id"),
         )
@@ -121,7 +141,7 @@ def _group_member_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
                 Subscription.objects.filter(
                     medium_id=medium.pk,
                     only_following=True,
-                    source_id=OuterRef("event_source_id"),
+                    source_id=event_source,
                     entity_id=OuterRef("super_entity_id"),
                     sub_entity_kind_id=OuterRef("actor_kind_id"),
                 )
@@ -142,9 +162,7 @@ def _custom_following_condition(medium: Medium) -> Q:
     return condition
 
 
-def _delivered_conditions(
-    unconditional: models.QuerySet[Subscription], followed_actor_rows: list[models.QuerySet[EventActor]]
-) -> tuple[Q, Q]:
+def _delivered_conditions(medium: Medium, unconditional: models.QuerySet[Subscription]) -> tuple[Q, Q]:
     """The condition of ``events()`` under the default rule, in its two forms (see
     ``paged_condition``): per row (the event's source has a non-following subscription, or one of
     its actor rows is followed: correlated ``EXISTS``, for a page), and for the whole table (one
@@ -153,10 +171,13 @@ def _delivered_conditions(
     ``work_mem`` would be re-run for every event row)."""
     sources = unconditional.values("source_id")
     per_row = Q(source_id__in=sources)
-    for rows in followed_actor_rows:
+    # The costly check (a super-entity of a member) last, for the events no other one delivers.
+    *cheap, _ = _followed_actor_rows(medium, OuterRef(OuterRef("source_id")))
+    for rows in [*cheap, _member_super_actor_rows(medium)]:
         per_row |= Q(Exists(rows.filter(event_id=OuterRef("pk"))))
     delivered = Event.objects.filter(source_id__in=sources).order_by().values("pk")
-    whole = Q(pk__in=delivered.union(*(rows.values("event_id") for rows in followed_actor_rows)))
+    followed = _followed_actor_rows(medium, OuterRef("event__source_id"))
+    whole = Q(pk__in=delivered.union(*(rows.values("event_id") for rows in followed)))
     return per_row, whole
 
 
@@ -176,9 +197,7 @@ def medium_events_query(medium: Medium, filters: EventFilters) -> EventQuerySet:
         | Q(sub_entity_kind__isnull=False) & Exists(active_member)
     )
     if uses_default_following(medium):
-        return events.filter(
-            PagedCondition(*_delivered_conditions(unconditional, _followed_actor_rows(medium)))
-        )
+        return events.filter(PagedCondition(*_delivered_conditions(medium, unconditional)))
     condition = Q(source_id__in=unconditional.values("source_id")) | _custom_following_condition(medium)
     return events.filter(condition)
 

@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from entity_event.models import Event
+from entity_event.models import Event, Medium, Subscription
 from entity_event.paged_condition import PAGE_ROWS
+from tests.entities import entity_kind, make_entity
 from tests.routing.test_feed_sql import random_world
 from tests.testapp.models import PassThroughMedium
 
@@ -58,3 +59,22 @@ def test_the_query_can_be_used_inside_another(world):
     assert (
         uuids(Event.objects.filter(pk__in=world.email.events()).order_by("-time", "-id")[:2]) == expected[:2]
     )
+
+
+@pytest.mark.parametrize("member_active", [False, True])
+def test_an_actor_above_a_group_member_counts_only_for_an_active_member(photo_source, member_active):
+    # The group's only member is the one path from the actor (the group itself) to the
+    # subscription: the event is delivered when that member is active, in both forms.
+    medium = Medium.objects.create(name="m", display_name="M")
+    team = make_entity("Team", kind="group")
+    make_entity("Member", supers=(team,), is_active=member_active)
+    Subscription.objects.create(
+        medium=medium,
+        source=photo_source,
+        entity=team,
+        sub_entity_kind=entity_kind("user"),
+        only_following=True,
+    )
+    Event.objects.create_event(source=photo_source, actors=[team], uuid="by-team")
+    expected = ["by-team"] if member_active else []
+    assert uuids(medium.events()[:10]) == uuids(medium.events()) == expected
