@@ -21,10 +21,11 @@ from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 from entity.models import Entity, EntityRelationship
 
-from entity_event.models import EventActor, Subscription, Unsubscription
+from entity_event.models import Event, EventActor, Subscription, Unsubscription
 
 #: The tables the subqueries read, by the placeholder their SQL names them with.
 TABLES = {
+    "event": Event,
     "subscription": Subscription,
     "unsubscription": Unsubscription,
     "actor": EventActor,
@@ -61,6 +62,24 @@ SUPER_ENTITY_EVENTS = """
 """
 
 
+#: The time before which the feed has no event, when no non-following subscription reaches the
+#: entity: the oldest event of the actors it follows (NULL without any: no event at all). With
+#: a non-following subscription it is the time of the oldest event (no bound). A bound the
+#: database reads once (from indexes), so that a feed with nothing in it does not walk the whole
+#: ``time`` index to find that out. Parameters: those of ``SUBSCRIBED_SOURCES``, entity, entity.
+FEED_START = """
+    SELECT CASE WHEN EXISTS ({unconditional_sources}) THEN (SELECT MIN(fe.time) FROM {event} fe) ELSE (
+      SELECT MIN(oldest) FROM (
+        SELECT MIN(fe.time) AS oldest FROM {actor} a JOIN {event} fe ON fe.id = a.event_id
+        WHERE a.entity_id = %s
+        UNION ALL
+        SELECT MIN(fe.time) AS oldest FROM {actor} a JOIN {event} fe ON fe.id = a.event_id
+        WHERE a.entity_id IN (SELECT r.super_entity_id FROM {relationship} r WHERE r.sub_entity_id = %s)
+      ) followed_actors
+    ) END
+"""
+
+
 class FeedSubquery(RawSQL):
     """A ``RawSQL`` whose ``{table}`` placeholders become the models' tables, quoted for the
     connection that compiles it."""
@@ -73,8 +92,23 @@ class FeedSubquery(RawSQL):
 
 def subscribed_sources(medium_id: int, entity_id: int, *, only_following: bool) -> FeedSubquery:
     """The sources whose events reach the entity through its subscriptions of one flavour."""
-    sql = SUBSCRIBED_SOURCES.replace("{following}", "" if only_following else "NOT ")
-    return FeedSubquery(sql, (medium_id, entity_id, entity_id, entity_id, entity_id, medium_id, entity_id))
+    return FeedSubquery(
+        subscribed_sources_sql(only_following), subscribed_sources_params(medium_id, entity_id)
+    )
+
+
+def subscribed_sources_sql(only_following: bool) -> str:
+    return SUBSCRIBED_SOURCES.replace("{following}", "" if only_following else "NOT ")
+
+
+def subscribed_sources_params(medium_id: int, entity_id: int) -> tuple[int, ...]:
+    return (medium_id, entity_id, entity_id, entity_id, entity_id, medium_id, entity_id)
+
+
+def feed_start(medium_id: int, entity_id: int) -> FeedSubquery:
+    """The time before which the entity's feed on the medium has no event (``FEED_START``)."""
+    sql = FEED_START.replace("{unconditional_sources}", subscribed_sources_sql(only_following=False))
+    return FeedSubquery(sql, (*subscribed_sources_params(medium_id, entity_id), entity_id, entity_id))
 
 
 def feed_condition(medium_id: int, entity_id: int) -> Q:
@@ -83,6 +117,7 @@ def feed_condition(medium_id: int, entity_id: int) -> Q:
     followed_actor = Q(pk__in=FeedSubquery(OWN_EVENTS, (entity_id,))) | Q(
         pk__in=FeedSubquery(SUPER_ENTITY_EVENTS, (entity_id,))
     )
-    return Q(source_id__in=subscribed_sources(medium_id, entity_id, only_following=False)) | (
+    routed = Q(source_id__in=subscribed_sources(medium_id, entity_id, only_following=False)) | (
         Q(source_id__in=subscribed_sources(medium_id, entity_id, only_following=True)) & followed_actor
     )
+    return Q(time__gte=feed_start(medium_id, entity_id)) & routed
