@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-__version__ = "1.0.0.dev0"
+__version__ = "4.0.0.dev0"
 
 __all__ = [
     "AdminEvent",

@@ -9,6 +9,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import entity_event
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -51,3 +53,11 @@ def test_the_wheel_holds_only_the_app(tmp_path):
         if "__pycache__" not in path.parts
     }
     assert sources <= packaged
+
+
+def test_the_wheel_has_the_name_and_version_the_docs_give(tmp_path):
+    # docs/versions.rst: a distribution name of its own, and 4.x, the successor of the published 3.x.
+    name, version, *_ = built_wheel(tmp_path).name.split("-")
+    assert name == "django_entity_event_next"
+    assert version == entity_event.__version__
+    assert version.split(".")[0] == "4"
