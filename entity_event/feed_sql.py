@@ -111,13 +111,14 @@ def feed_start(medium_id: int, entity_id: int) -> FeedSubquery:
     return FeedSubquery(sql, (*subscribed_sources_params(medium_id, entity_id), entity_id, entity_id))
 
 
-def feed_condition(medium_id: int, entity_id: int) -> Q:
+def feed_condition(medium_id: int, entity_id: int, *, bounded: bool = True) -> Q:
     """The events of the entity's feed on the medium under the default following rule (the
-    entity follows itself and its super-entities), before the time and seen filters."""
+    entity follows itself and its super-entities), before the time and seen filters; with
+    ``bounded``, the time bound of ``FEED_START`` too."""
     followed_actor = Q(pk__in=FeedSubquery(OWN_EVENTS, (entity_id,))) | Q(
         pk__in=FeedSubquery(SUPER_ENTITY_EVENTS, (entity_id,))
     )
     routed = Q(source_id__in=subscribed_sources(medium_id, entity_id, only_following=False)) | (
         Q(source_id__in=subscribed_sources(medium_id, entity_id, only_following=True)) & followed_actor
     )
-    return Q(time__gte=feed_start(medium_id, entity_id)) & routed
+    return Q(time__gte=feed_start(medium_id, entity_id)) & routed if bounded else routed

@@ -202,15 +202,18 @@ def medium_events_query(medium: Medium, filters: EventFilters) -> EventQuerySet:
     return events.filter(condition)
 
 
-def entity_events_query(medium: Medium, entity: Entity | int, filters: EventFilters) -> EventQuerySet:
-    """The query of ``Medium.entity_events()`` (without ``mark_seen``)."""
+def entity_events_query(
+    medium: Medium, entity: Entity | int, filters: EventFilters, *, bounded: bool = True
+) -> EventQuerySet:
+    """The query of ``Medium.entity_events()`` (without ``mark_seen``). ``bounded=False`` leaves
+    out the lower time bound (``feed_sql.FEED_START``) for a caller that bounds the query itself."""
     check_saved_medium(medium, "entity_events")
     entity_id = entity_id_of(entity, "entity")
     events = filtered_events(medium, filters)
     if uses_default_following(medium):
         # The hottest query of a site: its routing condition is three plain SQL subqueries,
         # which Django compiles in a fraction of the time of their ORM form (feed_sql).
-        return events.filter(feed_condition(medium.pk, entity_id))
+        return events.filter(feed_condition(medium.pk, entity_id, bounded=bounded))
     subscriptions = subset_subscriptions(medium.subscriptions.all(), entity_id)
     # An inactive entity receives nothing (group subscriptions cover active sub-entities only).
     active = Entity.objects.filter(pk=entity_id).values("pk")
@@ -239,7 +242,9 @@ def entity_medium_events(
 ) -> EventQuerySet:
     """``Medium.entity_events()``: its query, restricted to the events the entity has read (or
     not) when ``read`` is given, marked seen (or claimed) as the filters ask."""
-    events = entity_events_query(medium, entity, filters)
-    if read is not None:
-        events = with_read_state(events, medium, entity_id_of(entity, "entity"), read)
-    return deliver(events, medium, filters)
+    if read is None:
+        return deliver(entity_events_query(medium, entity, filters), medium, filters)
+    # The read filter bounds the query by id (the events after the watermark) already; the time
+    # bound would only add its planning (about 2 ms on PostgreSQL, measured).
+    events = entity_events_query(medium, entity, filters, bounded=False)
+    return deliver(with_read_state(events, medium, entity_id_of(entity, "entity"), read), medium, filters)
