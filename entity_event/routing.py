@@ -69,9 +69,12 @@ def _following_subscriptions(medium: Medium) -> models.QuerySet[Subscription]:
 
 def _followed_actor_rows(medium: Medium, event_source: OuterRef) -> list[models.QuerySet[EventActor]]:
     """The ``EventActor`` rows whose actor is followed (default rule) by a subscribed entity of
-    an only-following subscription of the event's source on ``medium``, as four querysets (one
-    per way of following; an event qualifies when one of its actor rows is in one of them).
-    ``event_source`` names the event's source from inside the subscriptions' subqueries.
+    an only-following subscription of the event's source on ``medium``: three querysets, one per
+    cheap way of following (the actor is S or a super-entity of S for an individual subscription
+    of S, or a member of G for a group subscription of G); the fourth way, a super-entity of a
+    member, has a form per use (``_group_super_actor_rows``, ``_member_super_actor_rows``). An
+    event qualifies when one of its actor rows is in one of them. ``event_source`` names the
+    event's source from inside the subscriptions' subqueries.
 
     ``medium_events`` reads them as uncorrelated subqueries of event ids combined with
     ``UNION`` (the whole table: ``event_source`` is the actor row's ``event__source_id``), or as
@@ -84,25 +87,31 @@ def _followed_actor_rows(medium: Medium, event_source: OuterRef) -> list[models.
     individual = following.filter(sub_entity_kind__isnull=True, entity__is_active=True)
     individual_self = individual.filter(entity_id=OuterRef("entity_id"))
     individual_super = individual.filter(entity__super_relationships__super_entity_id=OuterRef("entity_id"))
-    # Group subscription (G, K): the actor is an active sub-entity of G of kind K (see
-    # _group_member_actor_rows), or a super-entity of such a sub-entity (one filter() call: the
-    # same joined rows).
-    group = following.filter(sub_entity_kind__isnull=False)
-    group_super = group.filter(
-        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
-        entity__sub_relationships__sub_entity__is_active=True,
-        entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
-    )
     return [
         active_actor_rows().filter(Exists(individual_self)),
         active_actor_rows().filter(Exists(individual_super)),
         _group_member_actor_rows(medium, event_source),
-        active_actor_rows().filter(Exists(group_super)),
     ]
 
 
+def _group_super_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
+    """For the whole table, the fourth way of following: the actor is a super-entity of an active
+    sub-entity of kind K of G, for a group subscription (G, K) of the event's source, found from
+    the subscriptions' side (one filter() call: the same joined rows)."""
+    group_super = Subscription.objects.filter(
+        medium_id=medium.pk,
+        only_following=True,
+        source_id=OuterRef("event__source_id"),
+        sub_entity_kind__isnull=False,
+        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
+        entity__sub_relationships__sub_entity__is_active=True,
+        entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
+    )
+    return active_actor_rows().filter(Exists(group_super))
+
+
 def _member_super_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
-    """For a page, the last of ``_followed_actor_rows`` written from the actor's side: the
+    """For a page, the fourth way of following written from the actor's side: the
     actor is a super-entity of an active sub-entity M (of kind K) of an entity G with an
     only-following group subscription (G, K) of the outer event's source. The database walks the
     actor's sub-entities and stops at the first that qualifies, instead of gathering every member
@@ -172,11 +181,11 @@ def _delivered_conditions(medium: Medium, unconditional: models.QuerySet[Subscri
     sources = unconditional.values("source_id")
     per_row = Q(source_id__in=sources)
     # The costly check (a super-entity of a member) last, for the events no other one delivers.
-    *cheap, _ = _followed_actor_rows(medium, OuterRef(OuterRef("source_id")))
+    cheap = _followed_actor_rows(medium, OuterRef(OuterRef("source_id")))
     for rows in [*cheap, _member_super_actor_rows(medium)]:
         per_row |= Q(Exists(rows.filter(event_id=OuterRef("pk"))))
     delivered = Event.objects.filter(source_id__in=sources).order_by().values("pk")
-    followed = _followed_actor_rows(medium, OuterRef("event__source_id"))
+    followed = [*_followed_actor_rows(medium, OuterRef("event__source_id")), _group_super_actor_rows(medium)]
     whole = Q(pk__in=delivered.union(*(rows.values("event_id") for rows in followed)))
     return per_row, whole
 
