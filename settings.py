@@ -4,7 +4,8 @@ The database comes from the ``DATABASE_URL`` environment variable:
 
 * unset, or ``sqlite:///db.sqlite3``: SQLite in a file of the project (``sqlite:////tmp/x.db``:
   an absolute path; ``sqlite://`` alone: in memory);
-* ``postgres://USER:PASSWORD@HOST:PORT/NAME``: PostgreSQL through psycopg2.
+* ``postgres://USER:PASSWORD@HOST:PORT/NAME``: PostgreSQL through psycopg (3), or psycopg2 when
+  only that is installed (Django's choice).
 
 This project is not shipped with the package; it exists so that ``manage.py`` works from a clone.
 """

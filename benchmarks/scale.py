@@ -70,6 +70,7 @@ django.setup()
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.backends.postgresql.psycopg_any import is_psycopg3  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from entity.models import Entity, EntityKind, EntityRelationship  # noqa: E402
@@ -240,9 +241,16 @@ class World:
 
 
 def copy(cursor: Any, model: type, columns: tuple[str, ...], text: str) -> None:
-    """``COPY`` rows (tab-separated text) into the model's table (psycopg2's ``copy_expert``)."""
+    """``COPY`` rows (tab-separated text) into the model's table, through the driver Django uses:
+    psycopg's ``Cursor.copy`` or psycopg2's ``copy_expert`` (tests/project/test_postgresql_driver.py
+    runs it with either)."""
     table = connection.ops.quote_name(model._meta.db_table)
-    cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    if is_psycopg3:
+        with cursor.cursor.copy(statement) as rows:
+            rows.write(text)
+    else:
+        cursor.cursor.copy_expert(statement, io.StringIO(text))
 
 
 def measure(run: Callable[[Any], Any], arguments: list[Any], repeat: int) -> tuple[float, int, Any]:
