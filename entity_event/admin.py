@@ -25,9 +25,15 @@ Choices that matter on a real site:
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_field
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
+from django.forms import Field as FormField
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
@@ -38,7 +44,7 @@ from entity_event import (
 from entity_event.admin_base import JSON_FORM_FIELD, ModelAdmin, TabularInline
 from entity_event.admin_deletion import DeletionCountsMixin
 from entity_event.delivery import queue_again
-from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm
+from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, ExpiryField
 from entity_event.models import (
     AdminEvent,
     Delivery,
@@ -52,6 +58,7 @@ from entity_event.models import (
     Subscription,
     Unsubscription,
 )
+from entity_event.timestamps import never_expires
 
 #: Search of the (un)subscription lists: the entity, source and medium by name.
 ENTITY_SOURCE_MEDIUM_SEARCH = [
@@ -71,6 +78,15 @@ def stored_value_problems(event: Event) -> list[str]:
     except ValidationError as error:
         return [message for messages in error.message_dict.values() for message in messages]
     return []
+
+
+@admin.display(description="expires", ordering="time_expires")
+def expires(event: Event) -> str:
+    """The event's expiry as the admin shows it: "never" for the "never expires" instant (a date in
+    the year 9000, which would read as a real one), else the date and time as Django shows them."""
+    if event.time_expires == never_expires():
+        return "never"
+    return str(display_for_field(event.time_expires, Event._meta.get_field("time_expires"), "-"))
 
 
 @admin.register(SourceGroup)
@@ -163,7 +179,7 @@ class EventAdmin(DeletionCountsMixin, ModelAdmin[Event]):
     formfield_overrides = JSON_FORM_FIELD
 
     show_full_result_count = False
-    list_display = ["time", "source", "uuid", "time_expires"]
+    list_display = ["time", "source", "uuid", expires]
     list_filter = ["source__group", "source"]
     list_select_related = ["source"]
     search_fields = ["uuid", "source__name", "source__display_name", "eventactor__entity__display_name"]
@@ -171,6 +187,35 @@ class EventAdmin(DeletionCountsMixin, ModelAdmin[Event]):
     ordering = ["-time", "-id"]
     inlines = [EventActorInline, EventSeenInline]
     readonly_fields = ["stored_values"]
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> FormField | None:
+        """The expiry is empty for "never" and takes a date and a time (``ExpiryField``)."""
+        if db_field.name == "time_expires":
+            return ExpiryField(label="Expires", widget=AdminSplitDateTime)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None) -> list[str]:
+        """A view-only page shows the expiry through ``expires`` ("never" for never)."""
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "expires"] if self.is_view_only(request, obj) else fields
+
+    def get_fields(self, request: HttpRequest, obj: Event | None = None) -> list[Any]:
+        """On a view-only page, ``expires`` in the place of ``time_expires``."""
+        fields = list(super().get_fields(request, obj))
+        if not self.is_view_only(request, obj):
+            return fields
+        return ["expires" if name == "time_expires" else name for name in fields if name != "expires"]
+
+    def is_view_only(self, request: HttpRequest, obj: Event | None) -> bool:
+        """Whether the page of ``obj`` shows every field read-only (the user may not change it)."""
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    @admin.display(description="expires")
+    def expires(self, event: Event) -> str:
+        """The expiry, "never" for never (the read-only field of a view-only page)."""
+        return expires(event)
 
     @admin.display(description="stored values")
     def stored_values(self, event: Event) -> str:
@@ -189,7 +234,7 @@ class AdminEventAdmin(DeletionCountsMixin, ModelAdmin[AdminEvent]):
 
     form = AdminEventForm
     show_full_result_count = False
-    list_display = ["time", "source", "text", "time_expires"]
+    list_display = ["time", "source", "text", expires]
     list_filter = ["source"]
     list_select_related = ["source"]
     search_fields = ["context__text", "source__name", "source__display_name"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid as uuid_module
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -70,6 +70,29 @@ class JSONTextField(forms.JSONField):
         except UnicodeEncodeError:
             return json.dumps(value, cls=self.encoder)
         return text
+
+
+class ExpiryField(forms.SplitDateTimeField):
+    """The expiry (``time_expires``) of the event form: a date and a time, empty for "never".
+
+    The stored "never expires" value is an instant in the year 9000 (``never_expires``); showing
+    it as such in the form reads as a real date. The field shows it empty, turns empty back into
+    it, and does not count "never" left empty as a change.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["required"] = False
+        kwargs.setdefault("help_text", "Leave the date and the time empty for an event that never expires.")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return None if value == never_expires() else super().prepare_value(value)
+
+    def compress(self, data_list: tuple[date, time] | None) -> datetime:
+        return super().compress(data_list) or never_expires()
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return super().has_changed(None if initial == never_expires() else initial, data)
 
 
 class AdminEventForm(_AdminEventModelForm):

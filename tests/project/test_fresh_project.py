@@ -16,7 +16,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 #: The fix the installation page shows (literalinclude), an AppConfig for django-entity.
 FIX = ROOT / "docs" / "examples" / "entity_apps.py"
