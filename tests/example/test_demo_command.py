@@ -139,3 +139,39 @@ def test_reset_leaves_other_data_alone_and_still_refuses_it(photo_source):
     with pytest.raises(CommandError, match="already holds entity_event data"):
         run_demo("--reset")
     assert Source.objects.filter(name="elsewhere").exists()
+
+
+def test_an_announcement_written_in_the_admin_shows_its_text():
+    """The demo's announcement source renders the text of the admin's event form (its context
+    ``{"text": ...}``) on the newsfeed and in the notification center, where an admin event for
+    a quickstart source rendered as "New on Yoursite: ()."."""
+    from django.test import Client
+    from django.urls import reverse
+
+    run_demo()
+    announcement = Source.objects.get(name="announcement")
+    admin = Client()
+    admin.login(username="demo-admin", password="demo-password")
+    response = admin.post(
+        reverse("admin:entity_event_adminevent_add"),
+        {
+            "source": announcement.pk,
+            "text": "Maintenance tonight <22:00>",
+            "expires_date": "",
+            "expires_time": "",
+        },
+    )
+    assert response.status_code == 302
+    alice = Client()
+    alice.login(username="alice", password="demo-password")
+    alice_entity = Entity.objects.get(display_name="Alice")
+    feed = alice.get(reverse("example:newsfeed", args=[alice_entity.pk])).content.decode()
+    assert "<b>Announcement:</b> Maintenance tonight &lt;22:00&gt;" in feed
+    assert "()" not in feed
+    bell = alice.get(reverse("entity_event:notifications")).content.decode()
+    assert "<b>Announcement:</b> Maintenance tonight &lt;22:00&gt;" in bell
+    # Everyone gets it, Dave too (he unsubscribed from new products only).
+    newsfeed = Medium.objects.get(name="newsfeed")
+    dave = Entity.objects.get(display_name="Dave")
+    rendered = newsfeed.render(list(newsfeed.entity_events(dave)))
+    assert [text for text, html in rendered.values()] == ["Announcement: Maintenance tonight <22:00>"]

@@ -3,7 +3,8 @@
 The world is the one docs/quickstart.rst builds, with the very functions the page shows
 (``example.quickstart``): two sources, two mediums, four users under an all-users group,
 subscriptions, one unsubscription, a rendering style with its context renderers, and a few
-events. The command then prints one user's newsfeed, delivers the emails with
+events; and, for the events written in the admin, an "announcement" source whose renderer shows
+their text. The command then prints one user's newsfeed, delivers the emails with
 ``manage.py deliver_entity_events --medium email`` (through the project's ``EMAIL_BACKEND``: the
 runnable project writes them as files in ``sent-mail/``) and prints them, and runs the delivery
 again, to show nothing is sent twice.
@@ -25,7 +26,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from entity.models import Entity
+from entity.models import Entity, EntityKind
 
 from entity_event.delivery import email_address
 from entity_event.models import (
@@ -88,6 +89,7 @@ def build_world() -> dict[str, Any]:
     quickstart.unsubscribe(users["dave"], newsfeed_medium, product_source)
     quickstart.set_up_rendering(email_medium, newsfeed_medium, photo_source, product_source)
     notifications = quickstart.create_notification_center(photo_source, product_source, all_users)
+    create_announcements(photo_source.group, [newsfeed_medium, notifications], all_users)
     create_logins()
     quickstart.announce_product(product_source, "Espresso machine", "$129")
     quickstart.tag_photo(photo_source, 1, users["bob"], [users["alice"], users["carol"]], "Lyon")
@@ -99,6 +101,35 @@ def build_world() -> dict[str, Any]:
         "notifications": notifications,
         "users": users,
     }
+
+
+def create_announcements(group: SourceGroup, mediums: list[Medium], all_users: Entity) -> Source:
+    """The source for the events written in the admin ("Admin events": a source and a text): its
+    renderer shows the text, which the form stores in the context as ``{"text": ...}`` (the
+    quickstart's sources render other keys), and every user receives it on ``mediums``."""
+    announcement = Source.objects.create(
+        group=group,
+        name="announcement",
+        display_name="Announcement",
+        description="Announcements written in the admin",
+    )
+    ContextRenderer.objects.create(
+        name="short-announcement",
+        rendering_style=RenderingStyle.objects.get(name="short"),
+        source=announcement,
+        text_template="Announcement: {{ text }}",
+        html_template="<p><b>Announcement:</b> {{ text }}</p>",
+    )
+    user_kind = EntityKind.objects.get(name="user")
+    for medium in mediums:
+        Subscription.objects.create(
+            medium=medium,
+            source=announcement,
+            entity=all_users,
+            sub_entity_kind=user_kind,
+            only_following=False,
+        )
+    return announcement
 
 
 def create_logins() -> None:
@@ -114,7 +145,9 @@ def delete_world() -> None:
     sources first (they protect their source), then the source group with its sources and their
     subscriptions, the renderers, the mediums, the style, and the demo users with their entities."""
     Event.objects.filter(source__group__name="yoursite").delete()
-    ContextRenderer.objects.filter(name__in=["short-photo-tag", "short-new-product"]).delete()
+    ContextRenderer.objects.filter(
+        name__in=["short-photo-tag", "short-new-product", "short-announcement"]
+    ).delete()
     SourceGroup.objects.filter(name="yoursite").delete()
     Medium.objects.filter(name__in=["email", "newsfeed", "notifications"]).delete()
     User.objects.filter(username=DEMO_ADMIN).delete()
