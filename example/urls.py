@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from example import views
 
 #: The example site's pages, under the ``example`` namespace.
 example_patterns = (
     [
-        path("", RedirectView.as_view(pattern_name="entity_event:notifications"), name="home"),
+        path("", views.home, name="home"),
         path("feed/<int:entity_id>/", views.newsfeed, name="newsfeed"),
     ],
     "example",

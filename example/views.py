@@ -1,4 +1,8 @@
-"""The newsfeed page of the example site.
+"""The pages of the example site: the start page and the newsfeed page.
+
+``/`` is the start page (:func:`home`): links to the admin, the notification center and the
+newsfeeds the visitor may see, and the demo's logins (or, before ``bash scripts/demo`` ran, how
+to build the demo's world).
 
 ``/feed/<entity id>/`` shows the events an entity receives on the medium named by the
 ``EXAMPLE_NEWSFEED_MEDIUM`` setting, newest first, :data:`EVENTS_PER_PAGE` per page
@@ -17,13 +21,16 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
+from entity.models import Entity
 
 from entity_event.models import Event, Medium
-from entity_event.notification_center import feed_entity
+from entity_event.notification_center import VIEW_ANY_FEED_PERMISSION, entity_for_user, feed_entity
+from example.management.commands.entity_event_demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
 
 #: How many events one page of a feed shows.
 EVENTS_PER_PAGE = 20
@@ -43,6 +50,36 @@ class FeedItem:
     event: Event
     text: str
     html: SafeString | str
+
+
+#: How many newsfeed links the start page offers staff allowed to see any feed.
+FEEDS_ON_THE_START_PAGE = 20
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The start page: the site's pages, the visitor's newsfeed (or, for staff allowed to see any
+    feed, the users' newsfeeds) and the demo's logins when the demo built its world."""
+    user = request.user
+    own = entity_for_user(user) if user.is_authenticated else None
+    feeds: list[Entity] = []
+    if user.is_staff and user.has_perm(VIEW_ANY_FEED_PERMISSION):
+        feeds = list(
+            Entity.objects.filter(entity_kind__name="user").order_by("display_name")[:FEEDS_ON_THE_START_PAGE]
+        )
+    demo_built = Medium.objects.filter(name=settings.EXAMPLE_NEWSFEED_MEDIUM).exists()
+    return render(
+        request,
+        "example/home.html",
+        {
+            "own": own,
+            "feeds": feeds,
+            "demo_built": demo_built,
+            "demo_logins": demo_built and User.objects.filter(username=DEMO_ADMIN).exists(),
+            "demo_users": DEMO_USERS,
+            "demo_admin": DEMO_ADMIN,
+            "demo_password": DEMO_PASSWORD,
+        },
+    )
 
 
 def newsfeed_medium() -> Medium:
