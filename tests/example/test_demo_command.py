@@ -48,7 +48,7 @@ def test_prints_the_world_the_newsfeed_and_the_emails_once():
     assert "Notification center: unread notifications: alice 3, bob 2, carol 3, dave 3." in output
     assert "log in as\n  alice (password demo-password)" in output
     assert "open http://127.0.0.1:8000/, the start page" in output
-    assert "create an event for the Announcement source in the admin" in output
+    assert "create an event for the Announcement\n  source in the admin" in output
 
 
 def test_the_demo_users_and_its_staff_user_can_log_in(client):

@@ -241,7 +241,8 @@ def format_report(report: dict[str, Any]) -> str:
         "",
         f"Notification center: unread notifications: {unread}.",
         "  Run `python manage.py runserver` and open http://127.0.0.1:8000/, the start page; log in as",
-        f"  {center['users'][0]} (password {center['password']}); create an event for the Announcement source in the admin",
-        f"  (http://127.0.0.1:8000/admin/, user {center['staff_user']}) and watch it arrive.",
+        f"  {center['users'][0]} (password {center['password']}); create an event for the Announcement",
+        f"  source in the admin (http://127.0.0.1:8000/admin/, user {center['staff_user']}) and watch it",
+        "  arrive.",
     ]
     return "\n".join(lines) + "\n"
