@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from packaging.requirements import Requirement
 
 from tests.testapp.models import Team
 
@@ -57,3 +59,23 @@ def test_the_benchmark_s_bulk_loader_works_with_the_driver(monkeypatch):
     with connection.cursor() as cursor:
         copy(cursor, Team, ("name",), "Blue\nRed\n")
     assert sorted(Team.objects.values_list("name", flat=True)) == ["Blue", "Red"]
+
+
+def test_the_extras_the_test_group_and_the_constraints_name_the_drivers():
+    """``postgres`` installs psycopg with its binary package, ``psycopg2`` psycopg2's; the test
+    group runs with psycopg; the constraints pin both drivers, psycopg and its binary alike."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = {
+        name: [Requirement(line) for line in lines]
+        for name, lines in project["project"]["optional-dependencies"].items()
+    }
+    assert [(r.name, r.extras) for r in extras["postgres"]] == [("psycopg", {"binary"})]
+    assert [r.name for r in extras["psycopg2"]] == ["psycopg2-binary"]
+    test_group = [Requirement(line) for line in project["dependency-groups"]["test"] if isinstance(line, str)]
+    assert {r.name for r in test_group} & {"psycopg", "psycopg2", "psycopg2-binary"} == {"psycopg"}
+    pins = dict(
+        line.split("==")
+        for line in (ROOT / "requirements" / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    )
+    assert pins["psycopg"] == pins["psycopg-binary"] and "psycopg2-binary" in pins
