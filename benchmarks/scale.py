@@ -74,6 +74,7 @@ from django.test.utils import CaptureQueriesContext, setup_databases, teardown_d
 from django.utils import timezone  # noqa: E402
 from entity.models import Entity, EntityKind, EntityRelationship  # noqa: E402
 
+from entity_event.bulk_writes import copy_text  # noqa: E402
 from entity_event.models import (  # noqa: E402
     ContextRenderer,
     Event,
@@ -240,9 +241,10 @@ class World:
 
 
 def copy(cursor: Any, model: type, columns: tuple[str, ...], text: str) -> None:
-    """``COPY`` rows (tab-separated text) into the model's table (psycopg2's ``copy_expert``)."""
+    """``COPY`` rows (tab-separated text) into the model's table, straight through the driver
+    (psycopg or psycopg2), as a bulk loader would."""
     table = connection.ops.quote_name(model._meta.db_table)
-    cursor.cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
+    copy_text(cursor.cursor, f"COPY {table} ({', '.join(columns)}) FROM STDIN", text)
 
 
 def measure(run: Callable[[Any], Any], arguments: list[Any], repeat: int) -> tuple[float, int, Any]:
