@@ -70,11 +70,11 @@ django.setup()
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.backends.postgresql.psycopg_any import is_psycopg3  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from entity.models import Entity, EntityKind, EntityRelationship  # noqa: E402
 
+from entity_event.bulk_writes import copy_text  # noqa: E402
 from entity_event.models import (  # noqa: E402
     ContextRenderer,
     Event,
@@ -241,16 +241,10 @@ class World:
 
 
 def copy(cursor: Any, model: type, columns: tuple[str, ...], text: str) -> None:
-    """``COPY`` rows (tab-separated text) into the model's table, through the driver Django uses:
-    psycopg's ``Cursor.copy`` or psycopg2's ``copy_expert`` (tests/project/test_postgresql_driver.py
-    runs it with either)."""
+    """``COPY`` rows (tab-separated text) into the model's table, straight through the driver
+    (psycopg or psycopg2), as a bulk loader would."""
     table = connection.ops.quote_name(model._meta.db_table)
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    if is_psycopg3:
-        with cursor.cursor.copy(statement) as rows:
-            rows.write(text)
-    else:
-        cursor.cursor.copy_expert(statement, io.StringIO(text))
+    copy_text(cursor.cursor, f"COPY {table} ({', '.join(columns)}) FROM STDIN", text)
 
 
 def measure(run: Callable[[Any], Any], arguments: list[Any], repeat: int) -> tuple[float, int, Any]:

@@ -12,7 +12,10 @@ reads a lagging copy of what it marks.
 
 from __future__ import annotations
 
-from django.db import router, transaction
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import models, router, transaction
 from django.utils import timezone
 
 from entity_event.chunks import in_chunks
@@ -20,6 +23,9 @@ from entity_event.event_filters import EventFilters
 from entity_event.models import Event, EventSeen, Medium
 from entity_event.querysets import EventQuerySet
 from entity_event.validation import check_saved
+
+#: What a claimed or fetched query yields: events, or rows of their values (``values_list``).
+RowT = TypeVar("RowT")
 
 
 def primary_alias() -> str:
@@ -60,13 +66,20 @@ def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> Eve
         return events if filters.limit is None else events[: filters.limit]
     events = events.using(primary_alias())
     with transaction.atomic(using=events.db):
-        rows = claim(events, medium, filters.limit) if filters.claims else fetch(events, filters.limit)
+        rows = (
+            claim(events, medium, filters.limit, event_pk) if filters.claims else fetch(events, filters.limit)
+        )
         mark_ids_seen([event.pk for event in rows], medium, events.db)
     return restrict_to(rows)
 
 
-def fetch(events: EventQuerySet, limit: int | None) -> list[Event]:
-    """The events, newest first: all of them, or the newest ``limit``."""
+def event_pk(event: Event) -> int:
+    """An event's primary key (what ``claim`` needs of the rows it claims)."""
+    return event.pk
+
+
+def fetch(events: models.QuerySet[Event, RowT], limit: int | None) -> list[RowT]:
+    """The events (or rows of their values), newest first: all of them, or the newest ``limit``."""
     return list(events if limit is None else events[:limit])
 
 
@@ -78,9 +91,13 @@ def restrict_to(rows: list[Event]) -> EventQuerySet:
     return result
 
 
-def claim(events: EventQuerySet, medium: Medium, limit: int | None = None) -> list[Event]:
+def claim(
+    events: models.QuerySet[Event, RowT], medium: Medium, limit: int | None, pk_of: Callable[[RowT], int]
+) -> list[RowT]:
     """Lock the unseen events (skipping rows another transaction holds) and drop the ones another
     worker marked seen meanwhile: all of them, newest first, or the oldest ``limit``, oldest first.
+    ``events`` yields events or rows of their values (``values_list``); ``pk_of`` reads their
+    primary keys.
     Must run inside a transaction, which must also insert the ``EventSeen`` rows so that the
     claim is released only once they are committed (by the caller's transaction, when it has
     one: an exception there rolls the claim back, and a later claim hands the events out again).
@@ -95,6 +112,6 @@ def claim(events: EventQuerySet, medium: Medium, limit: int | None = None) -> li
     rows = list(locked if limit is None else locked.order_by("time", "id")[:limit])
     seen_since = EventSeen.objects.using(events.db).filter(medium_id=medium.pk)
     seen: set[int] = set()
-    for ids in in_chunks([event.pk for event in rows], events.db):
+    for ids in in_chunks([pk_of(row) for row in rows], events.db):
         seen.update(seen_since.filter(event_id__in=ids).values_list("event_id", flat=True))
-    return [event for event in rows if event.pk not in seen]
+    return [row for row in rows if pk_of(row) not in seen]

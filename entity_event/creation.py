@@ -14,40 +14,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, TypedDict
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from entity.models import Entity
 
+from entity_event.bulk_writes import insert_actors, insert_events
 from entity_event.chunks import in_chunks
-from entity_event.models import Event, EventActor, Source
+from entity_event.models import Event, Source
 from entity_event.models.events import UUID_MAX_LENGTH
 from entity_event.querysets import EventArguments
 from entity_event.signals import events_created
+from entity_event.timestamps import never_expires
 from entity_event.validation import (
-    JSONObject,
-    check_context,
     check_flag,
     check_iterable,
     check_time,
     check_uuid,
+    encode_context,
     model_pk,
 )
 
 #: The keys an item of ``create_events`` may have: the keyword arguments of ``create_event``.
 ARGUMENT_NAMES = frozenset(EventArguments.__annotations__)
 
-
-class _EventFields(TypedDict, total=False):
-    """The keyword arguments of the ``Event`` that one item of ``create_events`` builds."""
-
-    source: Source
-    source_id: int
-    context: JSONObject
-    uuid: str
-    time: datetime
-    time_expires: datetime
+#: The fields of ``Event`` in the order of its positional arguments (``_prepare`` builds events
+#: from positional values, which costs Django less than keywords); a test keeps it true.
+EVENT_FIELDS = ("id", "source_id", "context", "time", "time_expires", "uuid")
 
 
 @dataclass
@@ -55,10 +50,12 @@ class _PendingEvent:
     """One event of a ``create_events`` call on its way to the database."""
 
     event: Event
+    context_json: str  # the event's context as the JSON text to store
     actor_ids: list[int]
     ignore_duplicates: bool
     duplicate: bool = False
     source_id_to_check: int | None = field(default=None)
+    actor_ids_to_check: list[int] = field(default_factory=list)
 
 
 def create_events(
@@ -66,7 +63,15 @@ def create_events(
 ) -> list[Event | None]:
     """``EventManager.create_events``: see its docstring."""
     check_iterable(kwargs_list, "create_events", "dicts of create_event arguments")
-    pending = [_prepare(model, position, kwargs) for position, kwargs in enumerate(kwargs_list)]
+    never = never_expires()
+    pending = []
+    for position, kwargs in enumerate(kwargs_list):
+        try:
+            pending.append(_prepare(model, kwargs, never))
+        except TypeError as error:  # each message names the argument; say which item it is in
+            raise TypeError(f"create_events[{position}]: {error}") from error
+        except ValueError as error:
+            raise ValueError(f"create_events[{position}]: {error}") from error
     if not pending:
         return []
     _check_sources_exist(pending, using)
@@ -74,12 +79,10 @@ def create_events(
     _mark_duplicates_within_batch(pending)
     with transaction.atomic(using=using):
         _insert_events(model, using, pending)
-        EventActor.objects.using(using).bulk_create(
-            EventActor(event=item.event, entity_id=actor_id)
-            for item in pending
-            if not item.duplicate
-            for actor_id in item.actor_ids
+        actor_rows = (
+            (item.event.pk, actor_id) for item in pending if not item.duplicate for actor_id in item.actor_ids
         )
+        insert_actors(actor_rows, using)
     created = [item.event for item in pending if not item.duplicate]
     if created:
 
@@ -91,60 +94,69 @@ def create_events(
     return [None if item.duplicate else item.event for item in pending]
 
 
-def _prepare(model: type[Event], position: int, kwargs: object) -> _PendingEvent:
+def _prepare(model: type[Event], kwargs: object, never: datetime) -> _PendingEvent:
     """Validate one event's arguments (whatever the caller passed: they are checked here) and
-    build its unsaved ``Event``."""
-    where = f"create_events[{position}]"
-    if not isinstance(kwargs, Mapping):
-        raise TypeError(f"{where}: expected a dict of create_event arguments, got {type(kwargs).__name__}")
+    build its unsaved ``Event`` (``never``: the default expiry). Errors name the argument; the
+    caller adds which item of the batch it was.
+
+    This runs for every event of a batch: the common case (a dict of valid arguments) takes the
+    cheapest tests first, and the event is built from positional values (``EVENT_FIELDS``)."""
+    if not isinstance(kwargs, dict) and not isinstance(kwargs, Mapping):
+        raise TypeError(f"expected a dict of create_event arguments, got {type(kwargs).__name__}")
     arguments: Mapping[str, object] = kwargs
-    unknown = sorted(set(arguments) - ARGUMENT_NAMES)
-    if unknown:
-        raise TypeError(f"{where}: unexpected argument(s) {', '.join(unknown)}")
-    if arguments.get("source") is None:
-        raise TypeError(f"{where}: the source argument is required")
+    if not ARGUMENT_NAMES.issuperset(arguments):
+        raise TypeError(f"unexpected argument(s) {', '.join(sorted(set(arguments) - ARGUMENT_NAMES))}")
+    source = arguments.get("source")
+    if source is None:
+        raise TypeError("the source argument is required")
+    source_id = model_pk(source, Source, "source")
+    context = arguments.get("context")
+    context, context_json = encode_context({} if context is None else context, "context")
+    event_uuid = arguments.get("uuid")
+    time = check_time(arguments.get("time"), "time")
+    time_expires = check_time(arguments.get("time_expires"), "time_expires")
+    # Positional values in the order of EVENT_FIELDS; Django takes the second for the attname
+    # source_id, where django-stubs expects a Source.
+    event = model(  # type: ignore[misc]
+        None,
+        source_id,
+        context,
+        timezone.now() if time is None else time,
+        never if time_expires is None else time_expires,
+        uuid_module.uuid4().hex if event_uuid is None else check_uuid(event_uuid, "uuid", UUID_MAX_LENGTH),
+    )
+    if isinstance(source, Source):  # event.source without a query, as with Event(source=source)
+        model.source.field.set_cached_value(event, source)
 
-    source = arguments["source"]
-    source_id = model_pk(source, Source, f"{where}: source")
-    fields = _event_fields(arguments, where)
-    if isinstance(source, Source):
-        fields["source"] = source
-    else:
-        fields["source_id"] = source_id
-
-    actors = arguments.get("actors")
-    actors = [] if actors is None else check_iterable(actors, f"{where}: actors", "Entity objects or ids")
-    actor_ids = list(dict.fromkeys(model_pk(actor, Entity, f"{where}: actors") for actor in actors))
-    ignore_duplicates = check_flag(arguments.get("ignore_duplicates", False), f"{where}: ignore_duplicates")
+    actor_ids, actor_ids_to_check = _actor_ids(arguments.get("actors"))
+    ignore_duplicates = arguments.get("ignore_duplicates", False)
+    if ignore_duplicates is not False:
+        check_flag(ignore_duplicates, "ignore_duplicates")
 
     return _PendingEvent(
-        event=model(**fields),
+        event=event,
+        context_json=context_json,
         actor_ids=actor_ids,
-        ignore_duplicates=ignore_duplicates,
+        ignore_duplicates=ignore_duplicates is True,
         source_id_to_check=None if isinstance(source, Source) else source_id,
+        actor_ids_to_check=actor_ids_to_check,
     )
 
 
-def _event_fields(arguments: Mapping[str, object], where: str) -> _EventFields:
-    """The checked context, uuid (generated when not given) and times of one event; the times
-    only when given, so that the model's defaults apply otherwise."""
-    context = arguments.get("context")
-    event_uuid = arguments.get("uuid")
-    fields: _EventFields = {
-        "context": {} if context is None else check_context(context, f"{where}: context"),
-        "uuid": (
-            uuid_module.uuid4().hex
-            if event_uuid is None
-            else check_uuid(event_uuid, f"{where}: uuid", UUID_MAX_LENGTH)
-        ),
-    }
-    time = check_time(arguments.get("time"), f"{where}: time")
-    if time is not None:
-        fields["time"] = time
-    time_expires = check_time(arguments.get("time_expires"), f"{where}: time_expires")
-    if time_expires is not None:
-        fields["time_expires"] = time_expires
-    return fields
+def _actor_ids(actors: object) -> tuple[list[int], list[int]]:
+    """The ids of an event's actors (each once, in the order given), and those of them given as
+    ids, whose rows are looked up (``_check_actors_exist``)."""
+    if actors is None:
+        return [], []
+    if not isinstance(actors, list):
+        actors = check_iterable(actors, "actors", "Entity objects or ids")
+    actor_ids = []
+    given_as_ids = []
+    for actor in actors:
+        actor_ids.append(model_pk(actor, Entity, "actors"))
+        if not isinstance(actor, Entity):
+            given_as_ids.append(actor_ids[-1])
+    return list(dict.fromkeys(actor_ids)), given_as_ids
 
 
 def _existing(queryset: QuerySet[Any], field: str, wanted: list[Any], using: str) -> set[Any]:
@@ -165,8 +177,9 @@ def _check_sources_exist(pending: list[_PendingEvent], using: str) -> None:
 
 
 def _check_actors_exist(pending: list[_PendingEvent], using: str) -> None:
-    """Every actor must be an existing entity (active or not): one query for the whole batch."""
-    wanted = sorted({actor_id for item in pending for actor_id in item.actor_ids})
+    """Actors given as ids must be existing entities (active or not): one query for the whole
+    batch, none for instances (a saved ``Entity`` deleted since fails the foreign key)."""
+    wanted = sorted({actor_id for item in pending for actor_id in item.actor_ids_to_check})
     missing = set(wanted) - _existing(Entity.all_objects.using(using), "pk", wanted, using)
     if missing:
         raise ValueError(f"actors: no Entity with id(s) {sorted(missing)}")
@@ -208,13 +221,15 @@ def _insert_events(model: type[Event], using: str, pending: list[_PendingEvent])
         # Concurrent writers may share uuids: inserting them in one global order makes a writer
         # wait for another instead of each holding a uuid the other needs (a deadlock, which
         # PostgreSQL breaks by failing one of the writers, whether or not it ignores duplicates).
-        in_order = sorted((item.event for item in to_insert), key=attrgetter("uuid"))
+        in_order = sorted(to_insert, key=attrgetter("event.uuid"))
+        events = [item.event for item in in_order]
+        contexts = [item.context_json for item in in_order]
         if not any(item.ignore_duplicates for item in to_insert):
-            model.objects.using(using).bulk_create(in_order)
+            insert_events(events, contexts, using)
             return
         try:
             with transaction.atomic(using=using):
-                model.objects.using(using).bulk_create(in_order)
+                insert_events(events, contexts, using)
             return
         except IntegrityError:
             existing = _existing_uuids(model, using, to_insert)

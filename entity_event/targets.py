@@ -11,7 +11,11 @@ entities that its events share. A medium that overrides the following rule costs
 distinct set of actors and per only-following subscription (``CustomFollowers``).
 
 A large result is tens of thousands of model instances; the code builds as few other objects
-as it can (one tuple of actor ids per event, sets and lists per distinct value only).
+as it can: the events are read as rows of values, and only those with targets become ``Event``
+instances (an event nobody receives costs no instance); one tuple of actor ids per event; sets
+and lists per distinct value only. (Python's cyclic garbage collector walks every instance that
+lives on, again at each full collection: fewer and lighter objects are the library's way to
+cost it less, without touching its settings, which belong to the whole process.)
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db import models, transaction
 from entity.models import Entity, EntityKind, EntityRelationship
@@ -39,6 +44,14 @@ EventsTargets = list[tuple[Event, list[Entity]]]
 
 #: The ids of a batch's actors: a subquery of their ``EventActor`` rows, or a list.
 ActorIds = models.QuerySet[EventActor, Mapping[str, object]] | list[int]
+
+#: An event read as a row of its values, in the order of ``ROW_FIELDS`` (``values_list``).
+Row = tuple[Any, ...]
+#: The fields of a row: every column of ``Event``, as ``Event.from_db`` takes them.
+ROW_FIELDS = tuple(field.attname for field in Event._meta.concrete_fields)
+#: Where a row holds the event's primary key and its source's.
+PK = ROW_FIELDS.index(Event._meta.pk.attname)
+SOURCE = ROW_FIELDS.index("source_id")
 
 if TYPE_CHECKING:
     from typing_extensions import ReadOnly
@@ -89,7 +102,12 @@ def events_targets(
     # Only a call that marks events writes; it needs a transaction (and, to claim, row locks).
     marking = transaction.atomic(using=events.db) if filters.mark_seen else contextlib.nullcontext()
     with marking:
-        rows = claim(events, medium, filters.limit) if filters.claims else fetch(events, filters.limit)
+        values = events.values_list(*ROW_FIELDS)
+        rows = (
+            claim(values, medium, filters.limit, itemgetter(PK))
+            if filters.claims
+            else fetch(values, filters.limit)
+        )
         actors, actor_ids = actors_of(rows, routes, medium, filters, events.db)
         default_rule = uses_default_following(medium)
         followers = DefaultFollowers(actor_ids, events.db) if default_rule else CustomFollowers(medium)
@@ -177,7 +195,7 @@ def subscribed_ids(
 
 
 def actors_of(
-    rows: list[Event], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters, using: str
+    rows: list[Row], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters, using: str
 ) -> tuple[dict[int, tuple[int, ...]], ActorIds]:
     """The active actors of the events that only-following subscriptions may deliver, as
     ``{event id: actor ids}``, and the actor ids as a subquery or a list (for their followers).
@@ -188,7 +206,7 @@ def actors_of(
     the listed ids otherwise (the claim skipped rows locked elsewhere, which re-running its query
     would not), in as many queries as the database's parameter limit asks (``in_chunks``).
     """
-    needing = [event.pk for event in rows if routes[event.source_id].following]
+    needing = [row[PK] for row in rows if routes[row[SOURCE]].following]
     if not needing:
         return {}, []
     pairs: Iterable[tuple[int, int]] = []
@@ -221,7 +239,7 @@ def actors_of(
 
 
 def targets_of(
-    rows: list[Event],
+    rows: list[Row],
     routes: dict[int, SourceRouting],
     actors: dict[int, tuple[int, ...]],
     followers: DefaultFollowers | CustomFollowers,
@@ -233,27 +251,29 @@ def targets_of(
     everyone = {source_id: route.everyone_in_order for source_id, route in routes.items()}
     cache: dict[int, dict[tuple[int, ...], tuple[int, ...]]] = defaultdict(dict)
     targets = []
-    for event in rows:
-        route = routes[event.source_id]
-        event_actors = actors.get(event.pk) if route.following else None
+    for row in rows:
+        source_id = row[SOURCE]
+        route = routes[source_id]
+        event_actors = actors.get(row[PK]) if route.following else None
         if not event_actors:
-            targets.append(everyone[event.source_id])
+            targets.append(everyone[source_id])
             continue
-        cached = cache[event.source_id]
+        cached = cache[source_id]
         ids = cached.get(event_actors)
         if ids is None:
             # The source's shared tuple when following adds nobody new to it.
             extra = followers.reached(event_actors, route) - route.everyone
             ids = cached[event_actors] = (
-                tuple(sorted(route.everyone | extra)) if extra else everyone[event.source_id]
+                tuple(sorted(route.everyone | extra)) if extra else everyone[source_id]
             )
         targets.append(ids)
     return targets
 
 
-def with_entities(rows: list[Event], targets: list[tuple[int, ...]], using: str) -> EventsTargets:
-    """``[(event, [target entities])]`` for the events with targets; events with the same targets
-    share one list. One query for every entity."""
+def with_entities(rows: list[Row], targets: list[tuple[int, ...]], using: str) -> EventsTargets:
+    """``[(event, [target entities])]`` for the events with targets, each built from its row as
+    Django builds the rows it reads (``Event.from_db``); events with the same targets share one
+    list. One query for every entity."""
     # Each distinct tuple object once (hashing a long tuple of ids for every event would cost
     # more than the rest), then one list per distinct value.
     distinct = {id(ids): ids for ids in targets if ids}
@@ -265,7 +285,11 @@ def with_entities(rows: list[Event], targets: list[tuple[int, ...]], using: str)
         if ids not in by_value:
             by_value[ids] = [entities[pk] for pk in ids]
         lists[key] = by_value[ids]
-    return [(event, lists[id(ids)]) for event, ids in zip(rows, targets, strict=True) if ids]
+    return [
+        (Event.from_db(using, ROW_FIELDS, row), lists[id(ids)])
+        for row, ids in zip(rows, targets, strict=True)
+        if ids
+    ]
 
 
 class DefaultFollowers:

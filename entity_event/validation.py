@@ -14,7 +14,6 @@ argument. The ``validate_*`` functions are the same checks as Django validators 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid as uuid_module
@@ -51,6 +50,10 @@ CheckedT = TypeVar("CheckedT")
 JSONValue: TypeAlias = Any
 #: An event's ``context`` or a medium's ``additional_context``.
 JSONObject: TypeAlias = dict[str, JSONValue]
+
+#: How contexts are encoded to be checked and stored (one encoder, which keeps no state between
+#: calls, rather than a new one per context).
+CONTEXT_ENCODER = DjangoJSONEncoder(allow_nan=False, ensure_ascii=False)
 
 #: A NUL character escaped in JSON text (an even number of backslashes before ``\u0000``, so that
 #: an escaped backslash followed by the text ``u0000`` does not count).
@@ -168,19 +171,23 @@ def _check_nesting_and_numbers(value: dict[object, object], argument: str) -> No
     """Walk the context without recursion: refuse nesting deeper than ``MAX_CONTEXT_DEPTH`` (a
     context nested thousands of levels deep made ``json.dumps`` raise ``RecursionError``) and
     NaN or infinite numbers (not JSON; SQLite and PostgreSQL refused them differently)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            raise ValueError(f"{argument} cannot be stored as JSON: it contains {item!r}, which is not JSON")
-        if isinstance(item, (dict, list, tuple)):
-            if depth > MAX_CONTEXT_DEPTH:
-                raise ValueError(
-                    f"{argument} cannot be stored as JSON: it nests dicts and lists more than "
-                    f"{MAX_CONTEXT_DEPTH} levels deep"
-                )
-            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+    containers: list[tuple[dict[object, object] | list[object] | tuple[object, ...], int]] = [(value, 1)]
+    while containers:
+        container, depth = containers.pop()
+        if depth > MAX_CONTEXT_DEPTH:
+            raise ValueError(
+                f"{argument} cannot be stored as JSON: it nests dicts and lists more than "
+                f"{MAX_CONTEXT_DEPTH} levels deep"
+            )
+        children = [*container.keys(), *container.values()] if isinstance(container, dict) else container
+        for child in children:
+            if isinstance(child, float):
+                if not math.isfinite(child):
+                    raise ValueError(
+                        f"{argument} cannot be stored as JSON: it contains {child!r}, which is not JSON"
+                    )
+            elif isinstance(child, (dict, list, tuple)):
+                containers.append((child, depth + 1))
 
 
 def check_context(value: object, argument: str) -> JSONObject:
@@ -190,26 +197,40 @@ def check_context(value: object, argument: str) -> JSONObject:
     (``TypeError``); NaN and infinities, NUL characters, lone surrogates, and nesting deeper
     than ``MAX_CONTEXT_DEPTH`` levels (``ValueError``), in keys and values alike.
     """
+    context, _ = encode_context(value, argument)
+    return context
+
+
+def encode_context(value: object, argument: str) -> tuple[JSONObject, str]:
+    """``check_context``, which also returns the context's JSON text: encoded once, for the check
+    and for the database (``create_events`` writes it as it is)."""
     if not isinstance(value, dict):
         raise TypeError(f"{argument} must be a dict, got {type(value).__name__}")
-    _check_nesting_and_numbers(value, argument)
     try:
-        encoded = json.dumps(value, cls=DjangoJSONEncoder, allow_nan=False, ensure_ascii=False)
+        encoded = CONTEXT_ENCODER.encode(value)
     except TypeError as error:
         raise TypeError(f"{argument} cannot be stored as JSON: {error}") from error
-    except ValueError as error:  # DjangoJSONEncoder refuses, say, an aware time of day
+    except (ValueError, RecursionError) as error:
+        # NaN, infinities and deep nesting get the walk's own message; other values the
+        # encoder's (DjangoJSONEncoder refuses, say, an aware time of day).
+        _check_nesting_and_numbers(value, argument)
         raise ValueError(f"{argument} cannot be stored as JSON: {error}") from error
+    # Each dict or list opens one bracket in the text: with no more brackets than the depth
+    # allowed, strings included, no walk is needed to know the nesting is within it.
+    if encoded.count("{") + encoded.count("[") > MAX_CONTEXT_DEPTH:
+        _check_nesting_and_numbers(value, argument)
     # Checked on the encoded text, so that what the encoder made of dates, UUIDs or lazy strings
     # is checked too. With ensure_ascii=False a NUL is escaped and a surrogate stays as it is.
-    if _JSON_NUL.search(encoded):
+    # (Each regular expression only when a cheap test finds what it looks for may be there.)
+    if "\\u0000" in encoded and _JSON_NUL.search(encoded):
         raise ValueError(f"{argument} cannot be stored as JSON: it contains a NUL character (\\x00)")
-    surrogate = _SURROGATE.search(encoded)
+    surrogate = None if encoded.isascii() else _SURROGATE.search(encoded)
     if surrogate:
         raise ValueError(
             f"{argument} cannot be stored as JSON: it contains the lone surrogate "
             f"{surrogate.group()!r}, which is not valid Unicode text"
         )
-    return value
+    return value, encoded
 
 
 def check_iterable(value: object, argument: str, items: str) -> Iterable[object]:

@@ -105,8 +105,8 @@ def selects_for_update(sql: str) -> bool:
 
 
 def inserts_into(table: str) -> Callable[[str], bool]:
-    """An INSERT into ``table``."""
-    return lambda sql: sql.startswith(f'INSERT INTO "{table}"')
+    """An INSERT into ``table``, or a ``COPY`` into it (how PostgreSQL receives new events)."""
+    return lambda sql: sql.startswith((f'INSERT INTO "{table}"', f'COPY "{table}"'))
 
 
 def deletes_from(table: str) -> Callable[[str], bool]:

@@ -149,6 +149,9 @@ class TestStringsAndContexts:
             nested(MAX_CONTEXT_DEPTH),
             {"emoji": "\U0001f600 \u00e9t\u00e9", "\U0001f600": ["\U0010ffff"]},  # surrogate pairs in JSON
             {"big": 10**30, "small": -(10**30), "tiny": 1e-300, "float": 123456.789},
+            # More brackets than levels allowed, but shallow: wide, or brackets in strings.
+            {"rows": [[1.5, row, {"cell": [row]}] for row in range(30)]},
+            {"text": "[{" * 50, "[[[": "{{{"},
         ],
     )
     def test_what_is_accepted_reads_back_unchanged(self, photo_source, event_context):

@@ -34,6 +34,7 @@ LAYERS = {
     },  # fmt: skip
     MODELS: {"models", "querysets"},
     SERVICES: {
+        "bulk_writes",
         "creation",
         "following",
         "feed_sql",

@@ -1,0 +1,91 @@
+"""How new events reach the database (``entity_event.bulk_writes``): ``COPY`` on PostgreSQL,
+``bulk_create`` elsewhere, with the same values read back either way."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from entity_event.bulk_writes import copy_text
+from entity_event.creation import EVENT_FIELDS
+from entity_event.models import Event, EventActor
+
+pytestmark = pytest.mark.django_db
+
+#: Characters that COPY's text format would read as separators or escapes.
+AWKWARD = "tab\there, line\nbreak, return\r, back\\slash, \\N, \\., quote\" ' and é 🎉"
+
+
+def test_the_positional_order_of_event_fields():
+    # creation builds events from positional values in this order.
+    assert tuple(field.attname for field in Event._meta.concrete_fields) == EVENT_FIELDS
+
+
+def test_awkward_text_is_stored_as_given(photo_source, alice):
+    context = {AWKWARD: [AWKWARD, {"nested \\ key": "\\u0041 is not A"}], "n": 1.5}
+    event = Event.objects.create_event(source=photo_source, uuid=AWKWARD, context=context, actors=[alice])
+    stored = Event.objects.get(pk=event.pk)
+    assert stored.uuid == AWKWARD
+    assert stored.context == context
+    assert list(stored.eventactor_set.values_list("entity_id", flat=True)) == [alice.id]
+
+
+def test_ids_and_state_are_those_of_saved_rows(photo_source, alice, bob):
+    events = Event.objects.create_events(
+        [{"source": photo_source, "actors": [alice, bob], "uuid": f"e{n}"} for n in range(3)]
+    )
+    assert [event.pk for event in events] == list(Event.objects.order_by("uuid").values_list("pk", flat=True))
+    assert all(not event._state.adding and event._state.db == "default" for event in events)
+    assert EventActor.objects.filter(event__in=events).count() == 6
+
+
+@override_settings(TIME_ZONE="America/Chicago")
+def test_a_naive_time_is_a_time_of_the_default_time_zone(photo_source):
+    # As Django stores it (with its warning): noon in Chicago, 17:00 in UTC in May.
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        event = Event.objects.create_event(source=photo_source, time=datetime(2026, 5, 1, 12))
+    assert Event.objects.get(pk=event.pk).time == datetime(2026, 5, 1, 17, tzinfo=UTC)
+
+
+def test_aware_times_in_any_zone_are_the_instants_they_are(photo_source):
+    moment = datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Kolkata"))
+    event = Event.objects.create_event(source=photo_source, time=moment, time_expires=moment)
+    stored = Event.objects.get(pk=event.pk)
+    assert stored.time == stored.time_expires == moment
+
+
+@pytest.mark.postgresql
+def test_postgresql_writes_by_copy(photo_source, alice):
+    with CaptureQueriesContext(connection) as captured:
+        Event.objects.create_events([{"source": photo_source, "actors": [alice]}] * 2)
+    statements = [query["sql"].split(" (")[0] for query in captured if "COPY" in query["sql"]]
+    assert statements == ['COPY "entity_event_event"', 'COPY "entity_event_eventactor"']
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_copy_text_with_either_driver(driver):
+    # Straight through a connection of the driver itself, to the test database.
+    module = importlib.import_module(driver)
+    settings = connection.settings_dict
+    raw = module.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+    )
+    try:
+        cursor = raw.cursor()
+        cursor.execute("CREATE TEMPORARY TABLE copied (n integer, text text)")
+        copy_text(cursor, "COPY copied (n, text) FROM STDIN", "1\tone\n2\ttwo\\tand a tab\n")
+        cursor.execute("SELECT n, text FROM copied ORDER BY n")
+        assert cursor.fetchall() == [(1, "one"), (2, "two\tand a tab")]
+    finally:
+        raw.close()
