@@ -28,12 +28,12 @@ from entity_event.conf import (
     max_rendered_length,
 )
 from entity_event.context_hints import ContextHints, context_hints_problems
-from entity_event.context_loader import ContextLoader
 from entity_event.exceptions import (
     ContextNotLoadedError,
     NoContextRendererError,
     RenderedOutputTooLongError,
 )
+from entity_event.hinted_rows import ContextLoader
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
 from entity_event.read_only import ReadOnlyDatabase, statements_refused
 from entity_event.validation import JSONObject, JSONValue, check_saved

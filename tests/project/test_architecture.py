@@ -46,7 +46,7 @@ LAYERS = {
         "read_state",
         "reading",
         "notification_center",
-        "context_loader",
+        "hinted_rows",
         "context_serializer",
     },  # fmt: skip
     TOP: {
