@@ -47,6 +47,7 @@ LAYERS = {
         "reading",
         "notification_center",
         "hinted_rows",
+        "context_loader",
         "context_serializer",
     },  # fmt: skip
     TOP: {
