@@ -21,8 +21,8 @@ def get_default_rendering_style() -> RenderingStyle | None:
     when the setting is unset (no query then; one otherwise).
 
     Called without arguments, as in 3.x. A setting that names no existing style raises
-    ``ImproperlyConfigured`` naming the setting, the error rendering raises for it (and the system
-    check ``entity_event.E001`` reports), where 3.x let ``RenderingStyle.DoesNotExist`` escape.
+    ``ImproperlyConfigured`` naming the setting: the error rendering raises for it, and what the
+    system check ``entity_event.E001`` reports at start-up.
     """
     return default_rendering_style()
 
