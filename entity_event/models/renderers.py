@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -11,6 +13,9 @@ from django.template.loader import get_template
 
 from entity_event.context_hints import context_hints_problems
 from entity_event.models.sources import Source, SourceGroup
+
+if TYPE_CHECKING:
+    from entity_event.validation import JSONObject, JSONValue
 
 
 class RenderingStyle(models.Model):
@@ -87,6 +92,20 @@ class ContextRenderer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_serialized_context(self, context: JSONObject) -> JSONValue:
+        """``context`` made JSON-safe by ``DefaultContextSerializer``, for a client that renders
+        with this renderer's data itself (the 3.x name, docs/upgrading.rst).
+
+        ``context`` is a loaded context (``event.loaded_renderings[medium.pk].context``, where the
+        hinted keys hold model rows) or any dict: rows become dicts of their fields and loaded
+        relations, without a query. A context that is not a dict raises ``TypeError``, as the
+        stored context of an event does when it renders. ``Event.get_serialized_context(medium)``
+        gives the context an event renders with on a medium, ``additional_context`` included.
+        """
+        from entity_event.context_serializer import serialized_context
+
+        return serialized_context(context)
 
     def clean(self) -> None:
         """Reject a renderer that cannot render: no template at all, not exactly one of source

@@ -47,6 +47,7 @@ LAYERS = {
         "read_state",
         "reading",
         "notification_center",
+        "hinted_rows",
         "context_loader",
         "context_serializer",
     },  # fmt: skip

@@ -22,6 +22,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 from entity.models import Entity
 
 from entity_event.models import (
@@ -213,6 +214,46 @@ def test_rendering_example():
     assert serialized["prefix"] == "🔔 "
     assert serialized["user"]["username"] == "wes"
     assert [group["name"] for group in serialized["user"]["groups"]] == ["admins"]
+
+
+@pytest.mark.django_db
+def test_upgrading_3x_example(photo_source, source_group, django_assert_num_queries, read_only_statements):
+    example = load_example("upgrading_3x_example")
+    short, long = RenderingStyle.objects.create(name="short"), RenderingStyle.objects.create(name="long")
+    feed = Medium.objects.create(name="feed", display_name="Feed", rendering_style=short)
+    mail = Medium.objects.create(name="mail", display_name="Mail")
+    ContextRenderer.objects.create(
+        name="feed", rendering_style=short, source=photo_source, text_template="{{ who }} on the feed"
+    )
+    ContextRenderer.objects.create(
+        name="fallback", rendering_style=long, source_group=source_group, text_template="{{ who }} by mail"
+    )
+    assert example.fallback_style_name() is None
+    since = timezone.now()
+    for who in ("ann", "ben"):
+        Event.objects.create_event(
+            source=photo_source, context={"who": who, "_token": "t", "photos": [{"_url": "u", "n": 1}]}
+        )
+
+    # Not seen on the feed yet: both, once; after catching up on mail, nothing new there.
+    assert [event.context["who"] for event in example.new_events(feed, since)] == ["ben", "ann"]
+    assert list(example.new_events(feed, since)) == []
+    example.catch_up(mail)
+    assert list(example.new_events(mail, since)) == []
+    with override_settings(DEFAULT_ENTITY_EVENT_RENDERING_STYLE="long"):
+        assert example.fallback_style_name() == "long"
+        # The events (with source and group) and their actor rows, then per medium the default
+        # style and the renderers; each Event.render runs in its own read-only scope.
+        with django_assert_num_queries(2 + 2 * 2 + 4 * read_only_statements):
+            rendered = example.render_everywhere([feed, mail])
+    assert rendered == {
+        "feed": ["ben on the feed", "ann on the feed"],
+        "mail": ["ben by mail", "ann by mail"],
+    }
+    Subscription.objects.create(
+        medium=feed, source=photo_source, entity=make_entity("Ann"), only_following=False
+    )
+    assert example.public_contexts(feed) == [{"who": who, "photos": [{"n": 1}]} for who in ("ben", "ann")]
 
 
 @pytest.mark.django_db
