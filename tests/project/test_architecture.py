@@ -48,6 +48,7 @@ LAYERS = {
         "notification_center",
         "context_loader",
         "context_serializer",
+        "upgrade",
     },  # fmt: skip
     TOP: {
         "admin",
