@@ -104,8 +104,11 @@ def pending_repairs(model: type[models.Model], connection: BaseDatabaseWrapper) 
     with connection.cursor() as cursor:
         columns = {row.name: row for row in connection.introspection.get_table_description(cursor, table)}
         existing = connection.introspection.get_constraints(cursor, table)
-    repairs = [repair for field in model._meta.local_concrete_fields for repair in _column_repairs(
-        model, field, columns[field.column], connection)]  # fmt: skip
+    repairs = [
+        repair
+        for field in model._meta.local_concrete_fields
+        for repair in _column_repairs(model, field, columns[field.column], connection)
+    ]
     repairs += _leftover_unique_repairs(model, existing)
     repairs += [
         _adding(model, item)
