@@ -33,9 +33,12 @@ def database_warnings() -> list[checks.CheckMessage]:
 
 
 class TestUpgradedValuesCheck:
-    def test_nothing_to_report_on_a_fresh_install(self, events):
+    def test_nothing_to_report_on_a_fresh_install(self, events, django_assert_num_queries):
         Event.objects.filter(pk=events[0].pk).update(time_expires=datetime(2100, 1, 1, tzinfo=UTC))
         assert database_warnings() == []
+        # Whether the upgrade migration ran, then one count for each kind of value.
+        with django_assert_num_queries(3):
+            assert check_upgraded_values(databases=["default"]) == []
 
     @pytest.mark.parametrize("use_tz", [True, False])
     def test_never_expires_in_any_time_zone_is_not_reported(self, events, use_tz):
@@ -63,9 +66,10 @@ class TestUpgradedValuesCheck:
         )
         assert "entity_event.timestamps.never_expires()" in warning.hint
 
-    def test_an_empty_uuid_is_reported(self, events):
+    def test_an_empty_uuid_is_reported(self, events, django_assert_num_queries):
         Event.objects.filter(pk=events[2].pk).update(uuid="")
-        [warning] = database_warnings()
+        with django_assert_num_queries(4):  # and the ids it lists
+            [warning] = check_upgraded_values(databases=["default"])
         assert warning.id == "entity_event.W002"
         assert warning.msg == f"1 events of the database 'default' have an empty uuid: ids {events[2].pk}."
         assert "uuid.uuid4().hex" in warning.hint

@@ -46,6 +46,14 @@ def as_3x_read_it(read: str, generated: str) -> dict[str, object]:
     return {key: value if isinstance(value, dict) else sorted(value) for key, value in values.items()}
 
 
+def test_a_fresh_install_has_nothing_to_repair():
+    # The test database: this project's migrations, 0007 included, made it.
+    connection = connections["default"]
+    state = MigrationExecutor(connection).loader.project_state(("entity_event", UPGRADE_MIGRATION))
+    app_models = list(state.apps.get_app_config("entity_event").get_models())
+    assert [pending_repairs(model, connection) for model in app_models] == [[]] * len(app_models)
+
+
 class TestTheDumpBeforeTheUpgrade:
     def test_3x_recorded_our_first_migration_name(self, legacy):
         # Why the upgrade needs a migration of its own: Django takes this project's 0001_initial
