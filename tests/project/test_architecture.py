@@ -50,6 +50,7 @@ LAYERS = {
         "hinted_rows",
         "context_loader",
         "context_serializer",
+        "upgrade",
     },  # fmt: skip
     TOP: {
         "admin",
