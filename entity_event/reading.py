@@ -16,6 +16,7 @@ from django.db.models import Subquery
 from django.utils import timezone
 from entity.models import Entity
 
+from entity_event.backends import upsert_target
 from entity_event.chunks import in_chunks
 from entity_event.event_filters import EventFilters
 from entity_event.following import entity_id_of
@@ -109,8 +110,8 @@ def mark(medium: Medium, entity_id: int, ids: Iterable[int], *, read: bool) -> N
                 for pk in in_feed
             ],
             update_conflicts=True,
-            unique_fields=["medium", "entity", "event"],
             update_fields=["read", "time_marked"],
+            **upsert_target(using, ["medium", "entity", "event"]),
         )
 
 
