@@ -59,9 +59,10 @@ def lock_own_rows(queryset: models.QuerySet[M], *, skip_locked: bool = False) ->
             f"lock_own_rows(): the query of {queryset.model.__name__} joins other tables, whose rows "
             "MariaDB and MySQL would lock too; filter through subqueries instead"
         )
-    if locks_only_own_rows(queryset.db):
+    locking = queryset.select_for_update(skip_locked=skip_locked)
+    if locks_only_own_rows(locking.db):
         return queryset.select_for_update(skip_locked=skip_locked, of=("self",))
-    return queryset.select_for_update(skip_locked=skip_locked)
+    return locking
 
 
 def locked_with_related(
@@ -70,10 +71,12 @@ def locked_with_related(
     """The rows of ``queryset`` (without joins, as ``lock_own_rows`` asks), locked, in its order,
     with the ``related`` rows loaded (``select_related``): one query on PostgreSQL and SQLite;
     on MariaDB and MySQL, the locking query and then one that joins the related rows."""
-    if locks_only_own_rows(queryset.db):
-        return list(lock_own_rows(queryset, skip_locked=skip_locked).select_related(*related))
-    locked = list(lock_own_rows(queryset, skip_locked=skip_locked).values_list("pk", flat=True))
-    loaded = queryset.model._default_manager.using(queryset.db).select_related(*related)
+    locking = lock_own_rows(queryset, skip_locked=skip_locked)
+    if locks_only_own_rows(locking.db):
+        return list(locking.select_related(*related))
+    locked = list(locking.values_list("pk", flat=True))
+    # On the database that took the locks (a locking query goes where the routers send writes).
+    loaded = queryset.model._default_manager.using(locking.db).select_related(*related)
     by_pk = loaded.in_bulk(locked)
     return [by_pk[pk] for pk in locked]
 
