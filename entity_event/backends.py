@@ -16,6 +16,8 @@ differ, by their features (``connection.features``) rather than by name where Dj
   (which a site may set in ``OPTIONS["isolation_level"]``) MariaDB keeps the snapshot of the
   transaction's first read, so the system check ``entity_event.W010`` warns about it
   (``checks``).
+* **Insert, then lock.** ``INSERT IGNORE`` of a row that exists takes a shared lock there, and
+  two transactions upgrading it to an exclusive one deadlock (``insert_then_lock``).
 * **Upserts.** PostgreSQL and SQLite name the unique constraint an upsert conflicts on
   (``ON CONFLICT (...)``); MariaDB and MySQL take any unique key (``ON DUPLICATE KEY``) and refuse
   the name.
@@ -87,3 +89,14 @@ def upsert_target(using: str, unique_fields: list[str]) -> dict[str, Any]:
     if connections[using].features.supports_update_conflicts_with_target:
         return {"unique_fields": unique_fields}
     return {}
+
+
+def insert_then_lock(using: str, key_field: str) -> dict[str, Any]:
+    """The ``bulk_create`` arguments that insert a row unless a row with its unique key exists,
+    before the caller locks that row. ``ignore_conflicts`` on PostgreSQL and SQLite. On MariaDB and
+    MySQL, ``INSERT IGNORE`` takes a shared lock on the row that exists, and two transactions that
+    both hold it and then ask for the exclusive lock deadlock: an upsert that sets ``key_field``,
+    a column of the unique key, to its own value takes the exclusive lock at once instead."""
+    if connections[using].vendor == "mysql":
+        return {"update_conflicts": True, "update_fields": [key_field]}
+    return {"ignore_conflicts": True}
