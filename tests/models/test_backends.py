@@ -4,6 +4,8 @@ workers in tests/routing/test_concurrent_claims.py, on PostgreSQL and on MariaDB
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 
@@ -85,3 +87,16 @@ class TestClaimIsolationCheck:
     def test_the_test_databases_are_fine(self):
         # The check is registered and reads settings.DATABASES: the suite's use Django's default.
         assert check_claim_isolation() == []
+
+
+def test_four_byte_characters_and_microseconds_round_trip(photo_source):
+    # MariaDB stores them in utf8mb4 and DATETIME(6) (the test database's charset, settings.py);
+    # MySQL's "utf8" (utf8mb3) would refuse the emoji.
+    moment = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+    event = Event.objects.create_event(
+        source=photo_source, uuid="\U0001f600-\u00e9", time=moment, context={"k": "\U0001f389"}
+    )
+    event = Event.objects.get(pk=event.pk)
+    assert (event.uuid, event.time, event.context) == ("\U0001f600-\u00e9", moment, {"k": "\U0001f389"})
+    assert Event.objects.filter(uuid="\U0001f600-\u00e9").count() == 1
+    assert not Event.objects.filter(uuid="\U0001f600-\u00c9").exists()  # case matters, as elsewhere
