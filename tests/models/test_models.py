@@ -19,7 +19,6 @@ from entity_event.models import (
     Subscription,
     Unsubscription,
 )
-from tests.databases import skip_on_mariadb
 from tests.entities import entity_kind, make_entity
 
 pytestmark = pytest.mark.django_db
@@ -84,12 +83,6 @@ class TestDefaults:
         assert Subscription.objects.create(medium=email, source=photo_source, entity=alice).only_following
 
 
-#: The conditional unique constraints of Subscription and ContextRenderer are partial unique
-#: indexes, which MariaDB lacks (Django leaves them out there, models.W036): full_clean() and the
-#: admin refuse the duplicates on every database, the database itself only on the others.
-PARTIAL_UNIQUE_INDEX = skip_on_mariadb("no partial unique indexes (conditional UniqueConstraint)")
-
-
 class TestConstraints:
     """Each constraint rejects a bad row with IntegrityError and writes nothing."""
 
@@ -116,12 +109,10 @@ class TestConstraints:
         event = Event.objects.create_event(source=photo_source, actors=[alice])
         self.assert_rejected(EventActor, event=event, entity=alice)
 
-    @PARTIAL_UNIQUE_INDEX
     def test_individual_subscription_once(self, email, photo_source, alice):
         Subscription.objects.create(medium=email, source=photo_source, entity=alice)
         self.assert_rejected(Subscription, medium=email, source=photo_source, entity=alice)
 
-    @PARTIAL_UNIQUE_INDEX
     def test_group_subscription_once_per_kind(self, email, photo_source):
         group = make_entity("Group", kind="group")
         Subscription.objects.create(
@@ -147,7 +138,6 @@ class TestConstraints:
             source_group=source_group,
         )
 
-    @PARTIAL_UNIQUE_INDEX
     def test_one_context_renderer_per_source_and_style(self, photo_source):
         style = RenderingStyle.objects.create(name="short")
         ContextRenderer.objects.create(name="first", rendering_style=style, source=photo_source)
@@ -155,7 +145,6 @@ class TestConstraints:
         other_style = RenderingStyle.objects.create(name="long")
         ContextRenderer.objects.create(name="other style", rendering_style=other_style, source=photo_source)
 
-    @PARTIAL_UNIQUE_INDEX
     def test_one_context_renderer_per_group_and_style(self, source_group):
         style = RenderingStyle.objects.create(name="short")
         ContextRenderer.objects.create(name="first", rendering_style=style, source_group=source_group)
