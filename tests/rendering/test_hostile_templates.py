@@ -198,7 +198,9 @@ HOSTILE_TEMPLATES = {
 
 
 #: MariaDB has no read-only switch that works inside a transaction (entity_event.read_only): code
-#: that goes around Django's cursor, straight to the driver, is not stopped there.
+#: that goes around Django's cursor, straight to the driver, is not stopped there when the caller
+#: has a transaction open (as these tests do); without one it is
+#: (test_without_a_transaction_open_the_database_refuses_a_write_through_the_driver).
 NO_READ_ONLY_SWITCH = skip_on_mariadb("no read-only transaction inside a transaction; DB-API writes pass")
 
 
@@ -290,6 +292,18 @@ def test_medium_render(world, name, caplog):
         assert text  # it printed the context...
         for secret in ("s3cret", world["password_hash"], world["session_key"], "insecure-key"):
             assert secret not in text  # ... and none of the secrets
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_transaction_open_the_database_refuses_a_write_through_the_driver(world):
+    # A view without ATOMIC_REQUESTS, a worker: the database itself refuses the write on every
+    # database, MariaDB included (a read-only transaction from its first statement).
+    hostile_renderer(world, HOSTILE_TEMPLATES["raw SQL through the DB-API connection"])
+    before = database_state()
+    assert not connection.in_atomic_block
+    assert world["medium"].render([world["event"]]) == {}
+    assert database_state() == before
+    assert Account.objects.filter(name="driver").count() == 0
 
 
 @pytest.mark.parametrize("name", hostile_names())
