@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
@@ -153,3 +154,37 @@ def _unconverted(alias: str) -> list[tuple[Any, int]] | None:
 def _listed(events: Any, count: int) -> str:
     ids = ", ".join(str(pk) for pk in events.values_list("pk", flat=True)[:LISTED_IDS])
     return ids if count <= LISTED_IDS else f"{ids} and {count - LISTED_IDS} more"
+
+
+#: The isolation level claims need on MariaDB and MySQL, Django's default there.
+CLAIM_ISOLATION_LEVEL = "read committed"
+
+
+def check_claim_isolation(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``entity_event.W010``: a MariaDB or MySQL database set to another isolation level than READ
+    COMMITTED (``OPTIONS["isolation_level"]``). A claim re-reads the seen records after taking its
+    row locks; under REPEATABLE READ that read keeps the snapshot of the transaction's first read
+    and misses a claim committed meanwhile, so two workers could receive the same event
+    (``entity_event.backends``)."""
+    return isolation_warnings(settings.DATABASES)
+
+
+def isolation_warnings(databases: dict[str, dict[str, Any]]) -> list[CheckMessage]:
+    """The warnings of ``check_claim_isolation`` for the ``DATABASES`` setting ``databases``."""
+    warnings: list[CheckMessage] = []
+    for alias, database in databases.items():
+        if not str(database.get("ENGINE", "")).endswith("mysql"):
+            continue
+        level = str(database.get("OPTIONS", {}).get("isolation_level") or CLAIM_ISOLATION_LEVEL)
+        if level.lower() != CLAIM_ISOLATION_LEVEL:
+            warnings.append(
+                Warning(
+                    f"The database {alias!r} runs transactions at the isolation level {level!r}: claims "
+                    "(seen=False, mark_seen=True) are exactly-once among workers only under READ COMMITTED.",
+                    hint='Set OPTIONS["isolation_level"] to "read committed", or leave it out (the default).',
+                    id="entity_event.W010",
+                )
+            )
+    return warnings

@@ -67,6 +67,9 @@ class ContextRenderer(models.Model):
         # Templates, template paths and context hints are code (templates reach whatever their
         # context's rows lead to): editing them takes this permission on top of the change one.
         permissions = [("edit_templates", "Can edit templates and context hints (as powerful as code)")]
+        # The unique constraints hold for the renderers that have a source (or a group): rows whose
+        # source is NULL are never equal to each other, on every database, so no condition is
+        # needed, and MariaDB (which has no partial indexes) enforces them too.
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -78,13 +81,11 @@ class ContextRenderer(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["source", "rendering_style"],
-                condition=Q(source__isnull=False),
                 name="entity_event_contextrenderer_unique_source_style",
                 violation_error_message="This source already has a context renderer for this style.",
             ),
             models.UniqueConstraint(
                 fields=["source_group", "rendering_style"],
-                condition=Q(source_group__isnull=False),
                 name="entity_event_contextrenderer_unique_group_style",
                 violation_error_message="This source group already has a context renderer for this style.",
             ),

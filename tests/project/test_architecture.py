@@ -29,6 +29,7 @@ LAYERS = {
         "read_only",
         "timestamps",
         "chunks",
+        "backends",
         "signals",
         "paged_condition",
     },  # fmt: skip

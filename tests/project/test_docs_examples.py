@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -358,6 +359,8 @@ class LiteralBlock:
 #: Python blocks that only show configuration, allowed inline: (file name, first line).
 INLINE_PYTHON_ALLOWED = {
     ("installation.rst", "INSTALLED_APPS = ["),
+    # Checked against the runnable project's settings by test_the_mariadb_settings_of_the_docs.
+    ("installation.rst", "DATABASES = {"),
     ("README.rst", "INSTALLED_APPS = ["),
     ("security.rst", 'ENTITY_EVENT_CONTEXT_HINT_MODELS = ["auth.User", "photos.Photo", "entity.Entity"]'),
 }
@@ -516,3 +519,20 @@ def test_delivery_example(photo_source):
     assert sent == [("phone-1", "Hello")]
     assert (report.sent, report.retried) == (1, 1)
     assert Delivery.objects.get(target__display_name="Bob").last_error == "device unknown"
+
+
+def test_the_mariadb_settings_of_the_docs():
+    """The MariaDB configuration of the installation page is the one the test suite runs with."""
+    from settings import database_from_url
+
+    [block] = [
+        block
+        for block in literal_blocks(ROOT / "docs" / "installation.rst")
+        if block.text.startswith("DATABASES = {")
+    ]
+    namespace: dict[str, Any] = {}
+    exec(block.text, namespace)
+    documented = namespace["DATABASES"]["default"]
+    tested = database_from_url("mysql://events:x@127.0.0.1/events")
+    for key in ("ENGINE", "OPTIONS", "TEST"):
+        assert documented[key] == tested[key]
