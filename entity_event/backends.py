@@ -36,6 +36,8 @@ from django.db import connections, models
 from django.db.models.sql.datastructures import Join
 
 M = TypeVar("M", bound=models.Model)
+#: What a queryset yields: instances, or rows of values (``values_list``).
+R = TypeVar("R")
 
 
 def locks_only_own_rows(using: str) -> bool:
@@ -45,7 +47,7 @@ def locks_only_own_rows(using: str) -> bool:
     return bool(features.has_select_for_update_of) or not features.has_select_for_update
 
 
-def lock_own_rows(queryset: models.QuerySet[M], *, skip_locked: bool = False) -> models.QuerySet[M]:
+def lock_own_rows(queryset: models.QuerySet[M, R], *, skip_locked: bool = False) -> models.QuerySet[M, R]:
     """``queryset`` evaluated under a ``FOR UPDATE`` lock of its own rows only (skipping rows
     other transactions hold with ``skip_locked``). It must not join other tables: filter on the
     table's columns and through subqueries (``Exists``, ``__in``), which lock nothing. A query
