@@ -5,7 +5,10 @@ The database comes from the ``DATABASE_URL`` environment variable:
 * unset, or ``sqlite:///db.sqlite3``: SQLite in a file of the project (``sqlite:////tmp/x.db``:
   an absolute path; ``sqlite://`` alone: in memory);
 * ``postgres://USER:PASSWORD@HOST:PORT/NAME``: PostgreSQL through psycopg (3), or psycopg2 when
-  only that is installed (Django's choice).
+  only that is installed (Django's choice);
+* ``mysql://USER:PASSWORD@HOST:PORT/NAME`` or ``mariadb://...``: MariaDB or MySQL through
+  mysqlclient, in ``utf8mb4`` (the test database too, with a binary collation: see
+  ``MYSQL_TEST_COLLATION``).
 
 This project is not shipped with the package; it exists so that ``manage.py`` works from a clone.
 """
@@ -17,6 +20,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
+
+
+#: The collation of the test database on MariaDB/MySQL: compares strings by code point without
+#: padding, as PostgreSQL and SQLite do, so that names differing in case or trailing spaces are
+#: different names on every database.
+MYSQL_TEST_COLLATION = "utf8mb4_nopad_bin"
 
 
 def database_from_url(url: str, sqlite_engine: str = "django.db.backends.sqlite3") -> dict[str, object]:
@@ -39,7 +48,22 @@ def database_from_url(url: str, sqlite_engine: str = "django.db.backends.sqlite3
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
         }
-    raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite:// or postgres://)")
+    if parts.scheme in ("mysql", "mariadb"):
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": unquote(parts.path.lstrip("/")) or "test",
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            # utf8mb4: every Unicode character, the four-byte ones (emoji) included; MySQL's
+            # "utf8" is utf8mb3, which refuses them.
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": MYSQL_TEST_COLLATION},
+        }
+    raise ValueError(
+        f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite://, postgres:// or mysql://)"
+    )
 
 
 DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///db.sqlite3"))}

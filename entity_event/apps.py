@@ -15,12 +15,19 @@ class EntityEventConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks (``entity_event.E001`` is a database check) and the
-        receiver that pushes live updates when events are created."""
-        from entity_event.checks import check_default_rendering_style, check_settings
+        """Register the system checks (``entity_event.E001``, ``W001`` and ``W002`` are database
+        checks) and the receiver that pushes live updates when events are created."""
+        from entity_event.checks import (
+            check_claim_isolation,
+            check_default_rendering_style,
+            check_settings,
+            check_upgraded_values,
+        )
         from entity_event.live import publish_new_events
         from entity_event.signals import events_created
 
         checks.register(check_settings)
+        checks.register(check_claim_isolation)
         checks.register(check_default_rendering_style, checks.Tags.database)
+        checks.register(check_upgraded_values, checks.Tags.database)
         events_created.connect(publish_new_events, dispatch_uid="entity_event.live")

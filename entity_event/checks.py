@@ -6,9 +6,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.apps import AppConfig
-from django.core.checks import CheckMessage, Error
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
+from django.db.migrations.recorder import MigrationRecorder
 
 from entity_event.conf import (
     DEFAULT_RENDERING_STYLE_SETTING,
@@ -22,6 +24,10 @@ from entity_event.conf import (
     notification_medium_name,
     poll_seconds,
 )
+from entity_event.upgrade import UPGRADE_MIGRATION, never_expires_latest
+
+#: How many ids a warning about events names at most.
+LISTED_IDS = 10
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -82,3 +88,103 @@ def check_default_rendering_style(
                 )
             )
     return errors
+
+
+def check_upgraded_values(
+    app_configs: Sequence[AppConfig] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``entity_event.W001`` and ``W002``: values of a database upgraded from 3.x that the upgrade
+    migration (docs/upgrading.rst) did not convert. ``W001``: events that expire later than
+    "never expires" (the first of the year 9000), which the upgrade did not recognise as 3.x's
+    "never expires" (from 9999-12-30 on, in any time zone) or which were written after it;
+    from the year 10000 on (UTC) they cannot be read with ``USE_TZ = True``. ``W002``: events
+    with an empty uuid (3.x stored ``''`` when none was given).
+
+    A database check, for the databases on which the upgrade migration is applied (before it,
+    on a 3.x database, ``migrate`` converts these values); databases without the tables are
+    skipped. Only ids are read, so that values a ``datetime`` cannot hold are reported too.
+    """
+    warnings: list[CheckMessage] = []
+    for alias in databases or ():
+        try:
+            found = _unconverted(alias)
+        except DatabaseError:
+            continue
+        if found is None:
+            continue
+        (late, late_count), (empty, empty_count) = found
+        if late_count:
+            warnings.append(
+                Warning(
+                    f'{late_count} events of the database {alias!r} expire later than "never expires" '
+                    f"(the first of the year 9000): ids {_listed(late, late_count)}.",
+                    hint='The upgrade from 3.x converted 3.x\'s "never expires" values only. If these '
+                    "events never expire, set their time_expires to "
+                    "entity_event.timestamps.never_expires(); otherwise to their real expiry.",
+                    id="entity_event.W001",
+                )
+            )
+        if empty_count:
+            warnings.append(
+                Warning(
+                    f"{empty_count} events of the database {alias!r} have an empty uuid: "
+                    f"ids {_listed(empty, empty_count)}.",
+                    hint="Give each a unique uuid (uuid.uuid4().hex, as create_event does), so that "
+                    "creating another event without a uuid cannot collide with it.",
+                    id="entity_event.W002",
+                )
+            )
+    return warnings
+
+
+def _unconverted(alias: str) -> list[tuple[Any, int]] | None:
+    """The events of ``alias`` that expire later than "never expires" and those with an empty
+    uuid, each with its count; ``None`` before the upgrade migration is applied."""
+    from entity_event.models import Event
+
+    recorded = MigrationRecorder(connections[alias]).migration_qs
+    if not recorded.filter(app="entity_event", name=UPGRADE_MIGRATION).exists():
+        return None
+    events = Event.objects.using(alias).order_by("pk")
+    late = events.filter(time_expires__gt=never_expires_latest())
+    empty = events.filter(uuid="")
+    return [(late, late.count()), (empty, empty.count())]
+
+
+def _listed(events: Any, count: int) -> str:
+    ids = ", ".join(str(pk) for pk in events.values_list("pk", flat=True)[:LISTED_IDS])
+    return ids if count <= LISTED_IDS else f"{ids} and {count - LISTED_IDS} more"
+
+
+#: The isolation level claims need on MariaDB and MySQL, Django's default there.
+CLAIM_ISOLATION_LEVEL = "read committed"
+
+
+def check_claim_isolation(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``entity_event.W010``: a MariaDB or MySQL database set to another isolation level than READ
+    COMMITTED (``OPTIONS["isolation_level"]``). A claim re-reads the seen records after taking its
+    row locks; under REPEATABLE READ that read keeps the snapshot of the transaction's first read
+    and misses a claim committed meanwhile, so two workers could receive the same event
+    (``entity_event.backends``)."""
+    return isolation_warnings(settings.DATABASES)
+
+
+def isolation_warnings(databases: dict[str, dict[str, Any]]) -> list[CheckMessage]:
+    """The warnings of ``check_claim_isolation`` for the ``DATABASES`` setting ``databases``."""
+    warnings: list[CheckMessage] = []
+    for alias, database in databases.items():
+        if not str(database.get("ENGINE", "")).endswith("mysql"):
+            continue
+        level = str(database.get("OPTIONS", {}).get("isolation_level") or CLAIM_ISOLATION_LEVEL)
+        if level.lower() != CLAIM_ISOLATION_LEVEL:
+            warnings.append(
+                Warning(
+                    f"The database {alias!r} runs transactions at the isolation level {level!r}: claims "
+                    "(seen=False, mark_seen=True) are exactly-once among workers only under READ COMMITTED.",
+                    hint='Set OPTIONS["isolation_level"] to "read committed", or leave it out (the default).',
+                    id="entity_event.W010",
+                )
+            )
+    return warnings

@@ -18,6 +18,7 @@ from typing import TypeVar
 from django.db import models, router, transaction
 from django.utils import timezone
 
+from entity_event.backends import lock_own_rows
 from entity_event.chunks import in_chunks
 from entity_event.event_filters import EventFilters
 from entity_event.models import Event, EventSeen, Medium
@@ -104,11 +105,13 @@ def claim(
 
     On PostgreSQL, a row locked and then committed by another worker after our statement started
     is locked by us but its ``EventSeen`` row was invisible to our statement's snapshot: the second
-    query (a new snapshot) sees it. SQLite has no row locks: its database write lock serialises
-    the claims (a second claimer waits, or gets "database is locked" after the timeout), so an
-    event is never handed out twice there either.
+    query (a new snapshot) sees it. MariaDB and MySQL lock the same way (the locking query joins
+    no table, so that only event rows are locked: see ``backends``), and the second query sees
+    what other claims committed under READ COMMITTED, Django's default there. SQLite has no row
+    locks: its database write lock serialises the claims (a second claimer waits, or gets
+    "database is locked" after the timeout), so an event is never handed out twice there either.
     """
-    locked = events.select_for_update(skip_locked=True, of=("self",))
+    locked = lock_own_rows(events, skip_locked=True)
     rows = list(locked if limit is None else locked.order_by("time", "id")[:limit])
     seen_since = EventSeen.objects.using(events.db).filter(medium_id=medium.pk)
     seen: set[int] = set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from django.db import models
 from django.db.models.fields.files import FieldFile
@@ -43,8 +43,14 @@ class DefaultContextSerializer:
     * anything else (numbers, ``None``, dates, UUIDs, decimals) is left for ``DjangoJSONEncoder``.
 
     A relation that leads back to an instance being serialised (a prefetched child pointing at
-    its parent) gives that instance's primary key, so cycles end. Subclass and override
-    ``serialize_value`` or ``serialize_model`` to change one case.
+    its parent) gives that instance's primary key, so cycles end.
+
+    Subclass and override one method to change one case: ``serialize_value`` (every value),
+    ``serialize_model``, ``serialize_dict``, ``serialize_list``, ``serialize_json_string``,
+    ``serialize_field_value``. ``serialize_value`` calls the one hook that matches the value's
+    type, and the hooks call ``serialize_value`` for the values they hold, so an override applies
+    at any depth. ``serialize_dict``, ``serialize_list`` and ``serialize_json_string`` are the
+    names of the published 3.x, so a subclass written for it keeps working (docs/upgrading.rst).
     """
 
     def __init__(self, context: JSONValue) -> None:
@@ -61,15 +67,24 @@ class DefaultContextSerializer:
         if isinstance(value, models.Model):
             return self.serialize_model(value)
         if isinstance(value, dict):
-            return {key: self.serialize_value(item) for key, item in value.items()}
+            return self.serialize_dict(value)
         if isinstance(value, (list, tuple)):
-            return [self.serialize_value(item) for item in value]
+            return self.serialize_list(value)
         if isinstance(value, str):
-            return self.serialize_string(value)
+            return self.serialize_json_string(value)
         return value
 
-    def serialize_string(self, value: str) -> JSONValue:
-        """Decode a string that holds a JSON object or array; keep any other string."""
+    def serialize_dict(self, value: dict[Any, Any]) -> JSONValue:
+        """A dict with each of its values serialised (the keys are kept)."""
+        return {key: self.serialize_value(item) for key, item in value.items()}
+
+    def serialize_list(self, value: list[Any] | tuple[Any, ...]) -> JSONValue:
+        """A list or tuple as a list of its items, each serialised."""
+        return [self.serialize_value(item) for item in value]
+
+    def serialize_json_string(self, value: str) -> JSONValue:
+        """Decode a string that holds a JSON object or array and serialise what it holds; keep
+        any other string."""
         if value.lstrip()[:1] in ("{", "["):
             try:
                 return self.serialize_value(
@@ -107,3 +122,11 @@ class DefaultContextSerializer:
         if isinstance(value, (bytes, bytearray, memoryview)):
             return base64.b64encode(value).decode("ascii")
         return value
+
+
+def serialized_context(context: object) -> JSONValue:
+    """``ContextRenderer.get_serialized_context``: a dict context serialised by
+    ``DefaultContextSerializer``; a ``TypeError`` naming the type of anything else."""
+    if not isinstance(context, dict):
+        raise TypeError(f"get_serialized_context(): context must be a dict, got {type(context).__name__}")
+    return DefaultContextSerializer(context).data

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 
 from entity_event.context_hints import context_hints_problems
-from entity_event.context_loader import ContextLoader
+from entity_event.hinted_rows import ContextLoader
 from entity_event.models import ContextRenderer, Event
 from entity_event.read_only import ReadOnlyDatabase, statements_refused
 from entity_event.rendering import TemplateRenderer, stored_dict

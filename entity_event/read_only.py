@@ -14,10 +14,12 @@ layers therefore guard every rendering:
 2. ``ReadOnlyDatabase``: the database itself refuses writes while templates render, so that even
    code using the DB-API connection directly (bypassing Django's cursor) cannot write:
    PostgreSQL runs the rendering in a read-only transaction (``SET TRANSACTION READ ONLY``, in a
-   savepoint or transaction that is always rolled back), SQLite with ``PRAGMA query_only``. It
-   costs a constant number of statements per call (none per event): ``Medium.render`` and the
-   admin preview enter it once for their whole batch, ``Event.render`` once per call. Backends
-   without such a switch keep the first layer.
+   savepoint or transaction that is always rolled back), SQLite with ``PRAGMA query_only``,
+   MariaDB and MySQL in a read-only transaction (``START TRANSACTION READ ONLY``, rolled back)
+   when the caller has none open: they cannot make a running transaction read-only, so inside
+   the caller's transaction they keep the first layer only. It costs a constant number of
+   statements per call (none per event): ``Medium.render`` and the admin preview enter it once
+   for their whole batch, ``Event.render`` once per call.
 
 Both are local to the current thread's connections: nothing process-wide is changed.
 """
@@ -119,7 +121,8 @@ class ReadOnlyDatabase:
     ``statements_refused`` on every connection.
 
     On PostgreSQL the block runs in a read-only transaction (a savepoint inside the caller's
-    transaction) that is rolled back at the end: the caller's own transaction is untouched. A
+    transaction) that is rolled back at the end: the caller's own transaction is untouched. On
+    MariaDB and MySQL too, when the caller has no transaction open. A
     database error aborts a PostgreSQL transaction; ``recover_after()`` rolls the scope back and
     begins it again, so that one failing event does not fail the events rendered after it.
     """
@@ -153,6 +156,12 @@ class ReadOnlyDatabase:
             self._atomic = transaction.atomic(using=self.using)
             self._atomic.__enter__()
             self._execute("SET TRANSACTION READ ONLY")
+        elif self.connection.vendor == "mysql" and not self.connection.in_atomic_block:
+            # Django's atomic() only turns autocommit off there: the transaction begins with
+            # this statement, read-only from its start.
+            self._atomic = transaction.atomic(using=self.using)
+            self._atomic.__enter__()
+            self._execute("START TRANSACTION READ ONLY")
         elif self.connection.vendor == "sqlite":
             self._execute("PRAGMA query_only = ON")
         self._guard.enter_context(statements_refused())

@@ -16,6 +16,7 @@ from django.db.models import Subquery
 from django.utils import timezone
 from entity.models import Entity
 
+from entity_event.backends import insert_then_lock, upsert_target
 from entity_event.chunks import in_chunks
 from entity_event.event_filters import EventFilters
 from entity_event.following import entity_id_of
@@ -109,8 +110,8 @@ def mark(medium: Medium, entity_id: int, ids: Iterable[int], *, read: bool) -> N
                 for pk in in_feed
             ],
             update_conflicts=True,
-            unique_fields=["medium", "entity", "event"],
             update_fields=["read", "time_marked"],
+            **upsert_target(using, ["medium", "entity", "event"]),
         )
 
 
@@ -121,7 +122,9 @@ def locked_watermark(medium: Medium, entity_id: int, using: str) -> models.Query
     entity run one after the other (the last one wins) instead of locking marks in different
     orders and deadlocking; calls for different entities do not wait for each other."""
     watermarks = ReadState.objects.using(using)
-    watermarks.bulk_create([ReadState(medium=medium, entity_id=entity_id)], ignore_conflicts=True)
+    watermarks.bulk_create(
+        [ReadState(medium=medium, entity_id=entity_id)], **insert_then_lock(using, key_field="medium")
+    )
     return watermarks.select_for_update().filter(medium=medium, entity_id=entity_id)
 
 

@@ -28,12 +28,12 @@ from entity_event.conf import (
     max_rendered_length,
 )
 from entity_event.context_hints import ContextHints, context_hints_problems
-from entity_event.context_loader import ContextLoader
 from entity_event.exceptions import (
     ContextNotLoadedError,
     NoContextRendererError,
     RenderedOutputTooLongError,
 )
+from entity_event.hinted_rows import ContextLoader
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
 from entity_event.read_only import ReadOnlyDatabase, statements_refused
 from entity_event.validation import JSONObject, JSONValue, check_saved
@@ -57,6 +57,21 @@ class LoadedRendering:
     renderer: ContextRenderer | None
 
 
+def default_rendering_style(using: str | None = None) -> RenderingStyle | None:
+    """The rendering style that ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE`` names (one query), or
+    ``None`` without a query when the setting is unset; ``ImproperlyConfigured`` when no style
+    has that name. ``using`` picks the database (``None``: where the routers send reads)."""
+    name = default_rendering_style_name()
+    if name is None:
+        return None
+    style = RenderingStyle.objects.using(using).filter(name=name).first()
+    if style is None:
+        raise ImproperlyConfigured(
+            f"{DEFAULT_RENDERING_STYLE_SETTING} names the rendering style {name!r}, which does not exist"
+        )
+    return style
+
+
 def renderers_by_source(
     source_ids: Iterable[int], medium: Medium, using: str | None
 ) -> dict[int, ContextRenderer]:
@@ -68,18 +83,9 @@ def renderers_by_source(
     """
     source_ids = set(source_ids)
     styles = [medium.rendering_style_id] if medium.rendering_style_id is not None else []
-    default_name = default_rendering_style_name()
-    if default_name is not None:
-        default_id = (
-            RenderingStyle.objects.using(using).filter(name=default_name).values_list("pk", flat=True).first()
-        )
-        if default_id is None:
-            raise ImproperlyConfigured(
-                f"{DEFAULT_RENDERING_STYLE_SETTING} names the rendering style {default_name!r}, "
-                "which does not exist"
-            )
-        if default_id not in styles:
-            styles.append(default_id)
+    default_style = default_rendering_style(using)
+    if default_style is not None and default_style.pk not in styles:
+        styles.append(default_style.pk)
     if not styles or not source_ids:
         return {}
 
@@ -112,6 +118,15 @@ def _hints_of(renderer: ContextRenderer) -> ContextHints:
     return hints
 
 
+def checked_events(events: Iterable[Event]) -> list[Event]:
+    """``events`` evaluated as a list; a ``TypeError`` naming the first item that is no ``Event``."""
+    events = list(events)
+    for position, event in enumerate(events):
+        if not isinstance(event, Event):
+            raise TypeError(f"events[{position}]: expected an Event, got {type(event).__name__}")
+    return events
+
+
 def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list[Event]:
     """Choose every event's renderer for ``medium`` and load its context; return the events.
 
@@ -121,10 +136,7 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
     number of events.
     """
     check_saved(medium, Medium, "medium")
-    events = list(events)
-    for position, event in enumerate(events):
-        if not isinstance(event, Event):
-            raise TypeError(f"events[{position}]: expected an Event, got {type(event).__name__}")
+    events = checked_events(events)
     if not events:
         return events
     using = events[0]._state.db or medium._state.db

@@ -241,6 +241,13 @@ def entity_events_query(
     )
 
 
+def medium_filtered_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
+    """``Medium.get_filtered_events()``: ``filtered_events``, before any routing, marked seen (or
+    claimed) as the filters ask."""
+    check_saved_medium(medium, "get_filtered_events")
+    return deliver(filtered_events(medium, filters), medium, filters)
+
+
 def medium_events(medium: Medium, filters: EventFilters) -> EventQuerySet:
     """``Medium.events()``: its query, marked seen (or claimed) as the filters ask."""
     return deliver(medium_events_query(medium, filters), medium, filters)

@@ -104,20 +104,33 @@ def selects_for_update(sql: str) -> bool:
     return sql.lstrip().upper().startswith("SELECT") and "FOR UPDATE" in sql.upper()
 
 
+def quoted(name: str) -> str:
+    """``name`` quoted as the database quotes table and column names (``"x"``; MariaDB: `` `x` ``)."""
+    return connection.ops.quote_name(name)
+
+
 def inserts_into(table: str) -> Callable[[str], bool]:
-    """An INSERT into ``table``, or a ``COPY`` into it (how PostgreSQL receives new events)."""
-    return lambda sql: sql.startswith((f'INSERT INTO "{table}"', f'COPY "{table}"'))
+    """An INSERT into ``table`` (``INSERT IGNORE`` on MariaDB included: ``ignore_conflicts``), or
+    a ``COPY`` into it (how PostgreSQL receives new events)."""
+    pattern = rf"(?:INSERT (?:IGNORE )?INTO|COPY) {re.escape(quoted(table))}"
+    return lambda sql: re.match(pattern, sql) is not None
 
 
 def deletes_from(table: str) -> Callable[[str], bool]:
     """A DELETE from ``table``."""
-    return lambda sql: sql.startswith(f'DELETE FROM "{table}"')
+    return lambda sql: sql.startswith(f"DELETE FROM {quoted(table)}")
 
 
 def selects_from(table: str, column: str | None = None) -> Callable[[str], bool]:
     """A SELECT from ``table`` (its first FROM, not a subquery's); with ``column``, a SELECT of
     that column only (``values_list``)."""
     if column is not None:
-        only_column = re.compile(rf'SELECT "{table}"\."{column}"( AS "\w+")? FROM "{table}" ')
-        return lambda sql: only_column.match(sql) is not None
-    return lambda sql: sql.startswith("SELECT ") and sql.partition(" FROM ")[2].startswith(f'"{table}"')
+        return lambda sql: (
+            re.match(
+                rf"SELECT {re.escape(quoted(table))}\.{re.escape(quoted(column))}"
+                rf"( AS \S+)? FROM {re.escape(quoted(table))} ",
+                sql,
+            )
+            is not None
+        )
+    return lambda sql: sql.startswith("SELECT ") and sql.partition(" FROM ")[2].startswith(quoted(table))

@@ -14,8 +14,11 @@ from typing import assert_type
 from django.db.models import QuerySet
 from entity.models import Entity, EntityKind
 
-from entity_event.models import Event, Medium, Source, Subscription
+from entity_event.context_loader import get_default_rendering_style, load_contexts_and_renderers
+from entity_event.context_serializer import DefaultContextSerializer
+from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source, Subscription
 from entity_event.querysets import EventArguments, EventManager, EventQuerySet, SubscriptionQuerySet
+from entity_event.validation import JSONValue
 
 
 def query_methods(medium: Medium, entity: Entity, kind: EntityKind, since: datetime) -> None:
@@ -75,3 +78,16 @@ def package_level_names() -> None:
     assert_type(entity_event.Event.objects, EventManager)
     assert_type(entity_event.Medium, type[Medium])
     _ = entity_event.Evnt  # type: ignore[attr-defined]
+
+
+def names_of_3x(medium: Medium, renderer: ContextRenderer, events: EventQuerySet, since: datetime) -> None:
+    """The names code written for 3.x calls (docs/upgrading.rst), typed like the rest."""
+    assert_type(medium.get_filtered_events(start_time=since, seen=False, mark_seen=True), EventQuerySet)
+    assert_type(medium.get_filtered_events(actor=3, limit=10), EventQuerySet)
+    medium.get_filtered_events(since)  # type: ignore[misc]
+    assert_type(renderer.get_serialized_context({"n": 1}), JSONValue)
+    assert_type(load_contexts_and_renderers(events, [medium]), list[Event])
+    assert_type(get_default_rendering_style(), RenderingStyle | None)
+    assert_type(DefaultContextSerializer({"a": [1]}).serialize_dict({"a": 1}), JSONValue)
+    assert_type(DefaultContextSerializer(None).serialize_list((1, 2)), JSONValue)
+    assert_type(DefaultContextSerializer(None).serialize_json_string("[1]"), JSONValue)

@@ -125,6 +125,34 @@ class Medium(models.Model):
         )  # fmt: skip
         return medium_events(self, filters)
 
+    def get_filtered_events(
+        self,
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        seen: bool | None = None,
+        include_expired: bool = False,
+        actor: Entity | int | None = None,
+        mark_seen: bool = False,
+        limit: int | None = None,
+    ) -> EventQuerySet:
+        """The events that ``events()`` starts from, before any subscription applies: every event
+        since the medium's ``time_created`` that passes the filters, newest first, as a lazy
+        queryset (one query). The 3.x name (docs/upgrading.rst); a feed wants ``events()``.
+
+        Takes the keyword arguments of ``events()``, with the same meaning and checks:
+        ``start_time``, ``end_time``, ``seen`` (on this medium), ``include_expired``, ``actor``,
+        ``limit``, and ``mark_seen``, which marks exactly the returned events seen on this
+        medium (with ``seen=False`` too, a claim: docs/guarantees.rst).
+        """
+        from entity_event.routing import medium_filtered_events
+
+        filters = EventFilters.checked(
+            "get_filtered_events", start_time=start_time, end_time=end_time, seen=seen,
+            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
+        )  # fmt: skip
+        return medium_filtered_events(self, filters)
+
     def entity_events(
         self,
         entity: Entity | int,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -11,6 +13,9 @@ from django.template.loader import get_template
 
 from entity_event.context_hints import context_hints_problems
 from entity_event.models.sources import Source, SourceGroup
+
+if TYPE_CHECKING:
+    from entity_event.validation import JSONObject, JSONValue
 
 
 class RenderingStyle(models.Model):
@@ -62,6 +67,9 @@ class ContextRenderer(models.Model):
         # Templates, template paths and context hints are code (templates reach whatever their
         # context's rows lead to): editing them takes this permission on top of the change one.
         permissions = [("edit_templates", "Can edit templates and context hints (as powerful as code)")]
+        # The unique constraints hold for the renderers that have a source (or a group): rows whose
+        # source is NULL are never equal to each other, on every database, so no condition is
+        # needed, and MariaDB (which has no partial indexes) enforces them too.
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -73,13 +81,11 @@ class ContextRenderer(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["source", "rendering_style"],
-                condition=Q(source__isnull=False),
                 name="entity_event_contextrenderer_unique_source_style",
                 violation_error_message="This source already has a context renderer for this style.",
             ),
             models.UniqueConstraint(
                 fields=["source_group", "rendering_style"],
-                condition=Q(source_group__isnull=False),
                 name="entity_event_contextrenderer_unique_group_style",
                 violation_error_message="This source group already has a context renderer for this style.",
             ),
@@ -87,6 +93,20 @@ class ContextRenderer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_serialized_context(self, context: JSONObject) -> JSONValue:
+        """``context`` made JSON-safe by ``DefaultContextSerializer``, for a client that renders
+        with this renderer's data itself (the 3.x name, docs/upgrading.rst).
+
+        ``context`` is a loaded context (``event.loaded_renderings[medium.pk].context``, where the
+        hinted keys hold model rows) or any dict: rows become dicts of their fields and loaded
+        relations, without a query. A context that is not a dict raises ``TypeError``, as the
+        stored context of an event does when it renders. ``Event.get_serialized_context(medium)``
+        gives the context an event renders with on a medium, ``additional_context`` included.
+        """
+        from entity_event.context_serializer import serialized_context
+
+        return serialized_context(context)
 
     def clean(self) -> None:
         """Reject a renderer that cannot render: no template at all, not exactly one of source

@@ -29,6 +29,10 @@ class Subscription(models.Model):
     objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
+        # One individual subscription per (medium, source, entity), one group subscription per
+        # (medium, source, entity, kind). The group one needs no condition (rows whose kind is NULL
+        # are never equal); the individual one is a partial index, which MariaDB and MySQL lack:
+        # migration 0007 enforces it there with a unique index over a virtual column.
         constraints = [
             models.UniqueConstraint(
                 fields=["medium", "source", "entity"],
@@ -37,7 +41,6 @@ class Subscription(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["medium", "source", "entity", "sub_entity_kind"],
-                condition=Q(sub_entity_kind__isnull=False),
                 name="entity_event_subscription_unique_group",
             ),
         ]

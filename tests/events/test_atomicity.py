@@ -10,6 +10,7 @@ written. The faults are injected at chosen statements (tests/faults.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -93,7 +94,7 @@ def test_a_failed_call_inside_an_outer_transaction_leaves_it_usable(photo_source
     assert EventActor.objects.count() == 2
 
 
-@pytest.mark.postgresql
+@pytest.mark.database_server
 def test_another_connection_never_sees_a_half_written_batch(photo_source):
     alice, bob = make_entity("Alice"), make_entity("Bob")
     observed: list[tuple[int, int]] = []
@@ -103,7 +104,7 @@ def test_another_connection_never_sees_a_half_written_batch(photo_source):
     assert counts_seen_by_another_connection() == (0, 0)
 
 
-@pytest.mark.postgresql
+@pytest.mark.database_server
 def test_another_connection_sees_events_and_actors_together_after_the_commit(photo_source):
     alice, bob = make_entity("Alice"), make_entity("Bob")
     observed: list[tuple[int, int]] = []
@@ -116,6 +117,6 @@ def test_another_connection_sees_events_and_actors_together_after_the_commit(pho
 
     with after_statement(events_or_actors, look, times=2) as inserts:
         Event.objects.create_events([{"source": photo_source, "actors": [alice, bob]}] * 4)
-    assert [sql.split('"')[1] for sql in inserts] == ["entity_event_event", "entity_event_eventactor"]
+    assert [re.split('["`]', sql)[1] for sql in inserts] == ["entity_event_event", "entity_event_eventactor"]
     assert observed == [(0, 0), (0, 0)]  # after each INSERT, before the commit
     assert counts_seen_by_another_connection() == (4, 8)

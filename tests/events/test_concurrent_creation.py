@@ -24,7 +24,7 @@ from entity_event.models import Event, EventActor
 from tests.entities import make_entity
 from tests.faults import after_statement, selects_from
 
-pytestmark = [pytest.mark.reliability, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.reliability, pytest.mark.database_server, pytest.mark.django_db(transaction=True)]
 
 PROCESSES = 8
 NEW_EVENTS = 40
@@ -187,6 +187,7 @@ def _create_pair(start: Any, looked_up: Any, queue: Any, number: int, batch: lis
         connections.close_all()
 
 
+@pytest.mark.postgresql  # a trigger in PL/pgSQL holds the first writer back
 def test_writers_listing_the_same_uuids_in_opposite_orders_do_not_deadlock(photo_source):
     """Two writers create the uuids ``a`` and ``b``, one in the order a, b, the other b, a.
 

@@ -32,6 +32,21 @@ def test_postgres():
     assert database_from_url("postgresql://127.0.0.1")["NAME"] == "postgres"
 
 
+def test_mariadb_and_mysql():
+    assert database_from_url("mysql://me:s%40cret@db.local:3307/events") == {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": "events",
+        "USER": "me",
+        "PASSWORD": "s@cret",
+        "HOST": "db.local",
+        "PORT": "3307",
+        "OPTIONS": {"charset": "utf8mb4"},
+        "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_nopad_bin"},
+    }
+    assert database_from_url("mariadb://root@127.0.0.1")["ENGINE"] == "django.db.backends.mysql"
+    assert database_from_url("mariadb://root@127.0.0.1")["NAME"] == "test"
+
+
 def test_unknown_scheme():
     with pytest.raises(ValueError, match="unsupported scheme 'oracle'"):
         database_from_url("oracle://x")

@@ -29,6 +29,7 @@ LAYERS = {
         "read_only",
         "timestamps",
         "chunks",
+        "backends",
         "signals",
         "paged_condition",
     },  # fmt: skip
@@ -47,8 +48,10 @@ LAYERS = {
         "read_state",
         "reading",
         "notification_center",
+        "hinted_rows",
         "context_loader",
         "context_serializer",
+        "upgrade",
     },  # fmt: skip
     TOP: {
         "admin",

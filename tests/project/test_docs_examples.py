@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -22,6 +23,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 from entity.models import Entity
 
 from entity_event.models import (
@@ -216,6 +218,46 @@ def test_rendering_example():
 
 
 @pytest.mark.django_db
+def test_upgrading_3x_example(photo_source, source_group, django_assert_num_queries, read_only_statements):
+    example = load_example("upgrading_3x_example")
+    short, long = RenderingStyle.objects.create(name="short"), RenderingStyle.objects.create(name="long")
+    feed = Medium.objects.create(name="feed", display_name="Feed", rendering_style=short)
+    mail = Medium.objects.create(name="mail", display_name="Mail")
+    ContextRenderer.objects.create(
+        name="feed", rendering_style=short, source=photo_source, text_template="{{ who }} on the feed"
+    )
+    ContextRenderer.objects.create(
+        name="fallback", rendering_style=long, source_group=source_group, text_template="{{ who }} by mail"
+    )
+    assert example.fallback_style_name() is None
+    since = timezone.now()
+    for who in ("ann", "ben"):
+        Event.objects.create_event(
+            source=photo_source, context={"who": who, "_token": "t", "photos": [{"_url": "u", "n": 1}]}
+        )
+
+    # Not seen on the feed yet: both, once; after catching up on mail, nothing new there.
+    assert [event.context["who"] for event in example.new_events(feed, since)] == ["ben", "ann"]
+    assert list(example.new_events(feed, since)) == []
+    example.catch_up(mail)
+    assert list(example.new_events(mail, since)) == []
+    with override_settings(DEFAULT_ENTITY_EVENT_RENDERING_STYLE="long"):
+        assert example.fallback_style_name() == "long"
+        # The events (with source and group) and their actor rows, then per medium the default
+        # style and the renderers; each Event.render runs in its own read-only scope.
+        with django_assert_num_queries(2 + 2 * 2 + 4 * read_only_statements):
+            rendered = example.render_everywhere([feed, mail])
+    assert rendered == {
+        "feed": ["ben on the feed", "ann on the feed"],
+        "mail": ["ben by mail", "ann by mail"],
+    }
+    Subscription.objects.create(
+        medium=feed, source=photo_source, entity=make_entity("Ann"), only_following=False
+    )
+    assert example.public_contexts(feed) == [{"who": who, "photos": [{"n": 1}]} for who in ("ben", "ann")]
+
+
+@pytest.mark.django_db
 def test_following_example(photo_source):
     team = make_entity("Team", kind="team")
     member = make_entity("Member", supers=(team,))
@@ -317,6 +359,8 @@ class LiteralBlock:
 #: Python blocks that only show configuration, allowed inline: (file name, first line).
 INLINE_PYTHON_ALLOWED = {
     ("installation.rst", "INSTALLED_APPS = ["),
+    # Checked against the runnable project's settings by test_the_mariadb_settings_of_the_docs.
+    ("installation.rst", "DATABASES = {"),
     ("README.rst", "INSTALLED_APPS = ["),
     ("security.rst", 'ENTITY_EVENT_CONTEXT_HINT_MODELS = ["auth.User", "photos.Photo", "entity.Entity"]'),
 }
@@ -475,3 +519,20 @@ def test_delivery_example(photo_source):
     assert sent == [("phone-1", "Hello")]
     assert (report.sent, report.retried) == (1, 1)
     assert Delivery.objects.get(target__display_name="Bob").last_error == "device unknown"
+
+
+def test_the_mariadb_settings_of_the_docs():
+    """The MariaDB configuration of the installation page is the one the test suite runs with."""
+    from settings import database_from_url
+
+    [block] = [
+        block
+        for block in literal_blocks(ROOT / "docs" / "installation.rst")
+        if block.text.startswith("DATABASES = {")
+    ]
+    namespace: dict[str, Any] = {}
+    exec(block.text, namespace)
+    documented = namespace["DATABASES"]["default"]
+    tested = database_from_url("mysql://events:x@127.0.0.1/events")
+    for key in ("ENGINE", "OPTIONS", "TEST"):
+        assert documented[key] == tested[key]

@@ -12,7 +12,7 @@ from django.db import connection
 from entity_event.models import Event, ReadMark, ReadState
 from tests.worlds import day
 
-pytestmark = [pytest.mark.reliability, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.reliability, pytest.mark.database_server, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
 ROUNDS = 15

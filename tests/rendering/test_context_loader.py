@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from entity_event.context_hints import context_hints_problems
-from entity_event.context_loader import ContextLoader
+from entity_event.hinted_rows import ContextLoader
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source
 from tests.testapp.models import Account, Photo, Team
 

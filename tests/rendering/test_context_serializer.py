@@ -123,6 +123,69 @@ class TestDefaultContextSerializer:
         }
 
 
+class TestOverridableHooks:
+    """A subclass that overrides one of ``serialize_dict``, ``serialize_list`` and
+    ``serialize_json_string`` (the 3.x names) changes the output wherever that case occurs."""
+
+    CONTEXT = {
+        "secret": "s1",
+        "nested": {"secret": "s2", "items": [{"secret": "s3", "n": 1}, (1, 2, 3, 4)]},
+        "json": '{"secret": "s4", "list": [5, 6, 7]}',
+        "text": "plain",
+    }
+
+    def test_serialize_dict_applies_to_every_dict_at_any_depth(self):
+        class Redacting(DefaultContextSerializer):
+            def serialize_dict(self, value):
+                return {key: item for key, item in super().serialize_dict(value).items() if key != "secret"}
+
+        assert Redacting(self.CONTEXT).data == {
+            "nested": {"items": [{"n": 1}, [1, 2, 3, 4]]},
+            "json": {"list": [5, 6, 7]},
+            "text": "plain",
+        }
+
+    def test_serialize_list_applies_to_every_list_and_tuple(self):
+        class FirstTwo(DefaultContextSerializer):
+            def serialize_list(self, value):
+                return super().serialize_list(value)[:2]
+
+        data = FirstTwo(self.CONTEXT).data
+        assert data["nested"]["items"] == [{"secret": "s3", "n": 1}, [1, 2]]
+        assert data["json"] == {"secret": "s4", "list": [5, 6]}
+
+    def test_serialize_json_string_receives_every_string(self):
+        class StringsStayStrings(DefaultContextSerializer):
+            def serialize_json_string(self, value):
+                return value.upper()
+
+        data = StringsStayStrings(self.CONTEXT).data
+        assert data["json"] == '{"SECRET": "S4", "LIST": [5, 6, 7]}'
+        assert (data["secret"], data["text"], data["nested"]["secret"]) == ("S1", "PLAIN", "S2")
+
+    def test_the_default_hooks_are_what_serialize_value_does(self):
+        serializer = DefaultContextSerializer(None)
+        assert serializer.serialize_dict({"a": (1, "[2]")}) == {"a": [1, [2]]}
+        assert serializer.serialize_list(("x", {"b": '{"c": 1}'})) == ["x", {"b": {"c": 1}}]
+        assert serializer.serialize_json_string("[1, 2]") == [1, 2]
+        assert serializer.serialize_json_string("[1, 2") == "[1, 2"
+
+    def test_model_rows_are_serialize_model_s_case(self, rows):
+        # A row's dict is built by serialize_model, from its fields' values: serialize_dict is
+        # for the dicts of the context, so a text field holding JSON stays text.
+        calls = []
+
+        class Recording(DefaultContextSerializer):
+            def serialize_dict(self, value):
+                calls.append(sorted(value))
+                return super().serialize_dict(value)
+
+        team = Team.objects.create(name='{"not": "decoded"}')
+        data = Recording({"team": team}).data
+        assert data == {"team": {"id": team.pk, "name": '{"not": "decoded"}'}}
+        assert calls == [["team"]]
+
+
 class TestGetSerializedContext:
     def test_loaded_context_with_additional_context(self, rows, photo_source):
         team, ann, bob, photo = rows

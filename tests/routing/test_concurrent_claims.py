@@ -1,4 +1,4 @@
-"""Delivery under concurrency and database failure (PostgreSQL, real connections).
+"""Delivery under concurrency and database failure (PostgreSQL and MariaDB, real connections).
 
 ``Medium.events_targets(seen=False, mark_seen=True)`` is a claim (docs/guarantees.rst): each event
 it returns is marked seen on the medium in the same transaction, under row locks that other
@@ -31,7 +31,7 @@ from entity_event.models import Event, EventSeen, Medium, Source, Subscription, 
 from tests.faults import after_statement, inserts_into, selects_for_update
 from tests.worlds import delivery_world
 
-pytestmark = [pytest.mark.reliability, pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.reliability, pytest.mark.database_server, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 8
 PRODUCERS = 2
@@ -177,15 +177,31 @@ def test_8_workers_claiming_while_2_producers_write_deliver_every_pair_exactly_o
 # --- connection loss during a claim --------------------------------------------------------------
 
 
+#: Per database: the id of our server process or thread, how another connection kills it, and
+#: how it counts the ones still there.
+BACKENDS = {
+    "postgresql": (
+        "SELECT pg_backend_pid()",
+        "SELECT pg_terminate_backend(%s)",
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+    ),
+    "mysql": (
+        "SELECT CONNECTION_ID()",
+        "KILL CONNECTION %s",
+        "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = %s",
+    ),
+}
+
+
 def _terminate(pid: int) -> None:
     """From another connection (a thread has its own), kill backend ``pid`` and wait until it is gone."""
+    _, kill, count = BACKENDS[connection.vendor]
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-            assert cursor.fetchone() == (True,)
+            cursor.execute(kill, [pid])
             deadline = time.monotonic() + TIMEOUT
             while time.monotonic() < deadline:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+                cursor.execute(count, [pid])
                 if cursor.fetchone() == (0,):
                     return
                 time.sleep(0.01)
@@ -196,7 +212,7 @@ def _terminate(pid: int) -> None:
 
 def _kill_our_backend() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
+        cursor.execute(BACKENDS[connection.vendor][0])
         (pid,) = cursor.fetchone()
     failures: list[BaseException] = []
 

@@ -31,6 +31,7 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transacti
 from django.db.models import Q
 from django.utils import timezone
 
+from entity_event.backends import lock_own_rows
 from entity_event.models import Delivery, Event, EventActor, EventSeen, ReadMark
 from entity_event.querysets import EventQuerySet
 
@@ -240,7 +241,7 @@ class Command(BaseCommand):
         while True:
             try:
                 with transaction.atomic(using=using):
-                    list(batch.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+                    list(lock_own_rows(batch.order_by("pk")).values_list("pk", flat=True))
                     counts = {
                         name: model._default_manager.using(using).filter(event__in=batch)._raw_delete(using)
                         for name, model in DEPENDENTS.items()
