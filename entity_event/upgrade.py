@@ -132,8 +132,10 @@ def _column_repairs(
     if field_class is models.BigAutoField:
         if connection.introspection.get_field_type(cast(str, column.type_code), column) == "AutoField":
             field_class = models.AutoField
-    elif isinstance(field, models.CharField) and column.internal_size != field.max_length:
-        found["max_length"] = column.internal_size
+    # The length of a varchar: Django's introspection gives it as the display size with either
+    # driver (psycopg2 also gives it as the internal size, psycopg 3 does not).
+    elif isinstance(field, models.CharField) and column.display_size != field.max_length:
+        found["max_length"] = column.display_size
     if column.null_ok and not field.null:
         found["null"] = True
     if found or field_class is not type(field):
