@@ -132,9 +132,9 @@ def _column_repairs(
     if field_class is models.BigAutoField:
         if connection.introspection.get_field_type(cast(str, column.type_code), column) == "AutoField":
             field_class = models.AutoField
+    # The length of a varchar: Django's introspection gives it as the display size with either
+    # driver (psycopg2 also gives it as the internal size, psycopg 3 does not).
     elif isinstance(field, models.CharField) and column.display_size != field.max_length:
-        # The declared length of a varchar is its display size with either driver (as Django's
-        # inspectdb reads it); psycopg (3) gives no internal size for it, psycopg2 the length.
         found["max_length"] = column.display_size
     if column.null_ok and not field.null:
         found["null"] = True
