@@ -26,11 +26,13 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.utils import timezone
 
 from entity_event.models import Event, EventActor
 
-#: The event columns a ``COPY`` writes, in the order of ``event_line``.
+#: A row that ``COPY`` writes: ids, strings and times.
+CopyRow = tuple[int | str | datetime, ...]
+
+#: The event columns a ``COPY`` writes, in the order of the rows of ``insert_events``.
 EVENT_COLUMNS = ("id", "source_id", "context", "time", "time_expires", "uuid")
 
 #: ``COPY``'s text format reads a backslash as an escape and tabs and line ends as separators.
@@ -52,13 +54,18 @@ def insert_events(events: Sequence[Event], contexts: Sequence[str], using: str) 
     connection = connections[using]
     with connection.cursor() as cursor:
         ids = draw_ids(cursor, len(events))
-        as_text = TimeTexts()
-        lines = (
-            f"{pk}\t{event.source_id}\t{copy_escaped(context)}\t{as_text(event.time)}\t"
-            f"{as_text(event.time_expires)}\t{copy_escaped(event.uuid)}\n"
+        rows = [
+            (
+                pk,
+                event.source_id,
+                context,
+                stored_time(event.time),
+                stored_time(event.time_expires),
+                event.uuid,
+            )
             for pk, event, context in zip(ids, events, contexts, strict=True)
-        )
-        copy_rows(cursor, Event._meta.db_table, EVENT_COLUMNS, lines)
+        ]
+        copy_rows(cursor, Event._meta.db_table, EVENT_COLUMNS, rows)
     for pk, event in zip(ids, events, strict=True):
         event.pk = pk
         event._state.adding = False
@@ -72,10 +79,10 @@ def insert_actors(pairs: Iterable[tuple[int, int]], using: str) -> None:
             EventActor(event_id=event_id, entity_id=entity_id) for event_id, entity_id in pairs
         )
         return
-    lines = [f"{event_id}\t{entity_id}\n" for event_id, entity_id in pairs]
-    if lines:
+    rows = list(pairs)
+    if rows:
         with connections[using].cursor() as cursor:
-            copy_rows(cursor, EventActor._meta.db_table, ("event_id", "entity_id"), lines)
+            copy_rows(cursor, EventActor._meta.db_table, ("event_id", "entity_id"), rows)
 
 
 def draw_ids(cursor: CursorWrapper, count: int) -> list[int]:
@@ -88,44 +95,28 @@ def draw_ids(cursor: CursorWrapper, count: int) -> list[int]:
     return [pk for (pk,) in cursor.fetchall()]
 
 
-def copy_escaped(text: str) -> str:
-    """``text`` as a ``COPY`` text-format value (most values need no escape: left as they are)."""
-    return text.translate(COPY_ESCAPES) if NEEDS_ESCAPE.search(text) else text
+def stored_time(value: datetime) -> datetime:
+    """A time as Django stores it. Aware times are the instants they are; a naive one means what
+    it means to Django: under ``USE_TZ`` a time in the default time zone (made aware here, with
+    Django's warning), otherwise a time in the connection's time zone (the database's reading
+    of a naive ``COPY`` value too)."""
+    if value.tzinfo is None and settings.USE_TZ:
+        aware: datetime = Event._meta.get_field("time").get_prep_value(value)
+        return aware
+    return value
 
 
-class TimeTexts:
-    """Times as ``COPY`` text, each distinct time formatted once (the default expiry is one).
-
-    Aware times are the instants they are; a naive one means what it means to Django: under
-    ``USE_TZ`` a time in the default time zone (made aware here, with Django's warning),
-    otherwise a time in the connection's time zone (the database's reading of a naive ``COPY``
-    value too)."""
-
-    def __init__(self) -> None:
-        self.texts: dict[datetime, str] = {}
-        self.make_aware = settings.USE_TZ
-
-    def __call__(self, value: datetime) -> str:
-        text = self.texts.get(value)
-        if text is None:
-            if self.make_aware and timezone.is_naive(value):
-                value = Event._meta.get_field("time").get_prep_value(value)
-            text = self.texts[value] = value.isoformat()
-        return text
-
-
-def copy_rows(cursor: CursorWrapper, table: str, columns: Sequence[str], lines: Iterable[str]) -> None:
-    """``COPY`` the text-format ``lines`` into ``columns`` of ``table``, as one statement of the
-    cursor (execute wrappers, query log and error translation included)."""
+def copy_rows(cursor: CursorWrapper, table: str, columns: Sequence[str], rows: Sequence[CopyRow]) -> None:
+    """``COPY`` ``rows`` into ``columns`` of ``table``, as one statement of the cursor (execute
+    wrappers, query log and error translation included)."""
     quote = cursor.db.ops.quote_name
     sql = f"COPY {quote(table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
-    text = "".join(lines)
 
     def write(sql: str, params: None, many: bool, context: dict[str, Any]) -> None:
         connection = context["connection"]
         connection.validate_no_broken_transaction()
         with connection.wrap_database_errors:
-            copy_text(context["cursor"].cursor, sql, text)
+            copy_values(context["cursor"].cursor, sql, rows)
 
     executor: Callable[..., None] = write
     for wrapper in reversed(cursor.db.execute_wrappers):
@@ -135,6 +126,32 @@ def copy_rows(cursor: CursorWrapper, table: str, columns: Sequence[str], lines: 
     )
     with logged:
         executor(sql, None, False, {"connection": cursor.db, "cursor": cursor})
+
+
+def copy_values(driver_cursor: Any, sql: str, rows: Sequence[CopyRow]) -> None:
+    """Send ``rows`` to the ``COPY ... FROM STDIN`` statement ``sql`` on a cursor of the driver:
+    psycopg (3) formats each row itself (in C, with the binary package); for psycopg2 they are
+    written as ``COPY``'s text format here (``copy_line``)."""
+    if hasattr(driver_cursor, "copy_expert"):
+        copy_text(driver_cursor, sql, "".join(map(copy_line, rows)))
+    else:
+        with driver_cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def copy_line(row: CopyRow) -> str:
+    """A row as a line of ``COPY``'s text format: numbers as they are, times in ISO 8601 with
+    their offset, strings escaped where they hold a backslash, a tab or a line end."""
+    values = (
+        value.isoformat()
+        if isinstance(value, datetime)
+        else value.translate(COPY_ESCAPES)
+        if isinstance(value, str) and NEEDS_ESCAPE.search(value)
+        else str(value)
+        for value in row
+    )
+    return "\t".join(values) + "\n"
 
 
 def copy_text(driver_cursor: Any, sql: str, text: str) -> None:

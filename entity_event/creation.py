@@ -44,8 +44,11 @@ ARGUMENT_NAMES = frozenset(EventArguments.__annotations__)
 #: from positional values, which costs Django less than keywords); a test keeps it true.
 EVENT_FIELDS = ("id", "source_id", "context", "time", "time_expires", "uuid")
 
+#: ``Event.source``, whose cache ``_prepare`` fills with the source given as an instance.
+SOURCE_FIELD = Event._meta.get_field("source")
 
-@dataclass
+
+@dataclass(slots=True)
 class _PendingEvent:
     """One event of a ``create_events`` call on its way to the database."""
 
@@ -126,7 +129,7 @@ def _prepare(model: type[Event], kwargs: object, never: datetime) -> _PendingEve
         uuid_module.uuid4().hex if event_uuid is None else check_uuid(event_uuid, "uuid", UUID_MAX_LENGTH),
     )
     if isinstance(source, Source):  # event.source without a query, as with Event(source=source)
-        model.source.field.set_cached_value(event, source)
+        SOURCE_FIELD.set_cached_value(event, source)
 
     actor_ids, actor_ids_to_check = _actor_ids(arguments.get("actors"))
     ignore_duplicates = arguments.get("ignore_duplicates", False)
@@ -148,14 +151,10 @@ def _actor_ids(actors: object) -> tuple[list[int], list[int]]:
     ids, whose rows are looked up (``_check_actors_exist``)."""
     if actors is None:
         return [], []
-    if not isinstance(actors, list):
-        actors = check_iterable(actors, "actors", "Entity objects or ids")
-    actor_ids = []
-    given_as_ids = []
-    for actor in actors:
-        actor_ids.append(model_pk(actor, Entity, "actors"))
-        if not isinstance(actor, Entity):
-            given_as_ids.append(actor_ids[-1])
+    if not isinstance(actors, list):  # any other iterable, once (a generator is read once)
+        actors = list(check_iterable(actors, "actors", "Entity objects or ids"))
+    actor_ids = [model_pk(actor, Entity, "actors") for actor in actors]
+    given_as_ids = [pk for actor, pk in zip(actors, actor_ids, strict=True) if not isinstance(actor, Entity)]
     return list(dict.fromkeys(actor_ids)), given_as_ids
 
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from entity_event.bulk_writes import copy_text
+from entity_event.bulk_writes import copy_text, copy_values
 from entity_event.creation import EVENT_FIELDS
 from entity_event.models import Event, EventActor
 
@@ -69,7 +69,7 @@ def test_postgresql_writes_by_copy(photo_source, alice):
 
 @pytest.mark.postgresql
 @pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
-def test_copy_text_with_either_driver(driver):
+def test_copy_with_either_driver(driver):
     # Straight through a connection of the driver itself, to the test database.
     # The test group installs both; the psycopg2 leg of tox has psycopg2 alone.
     module = pytest.importorskip(driver)
@@ -81,11 +81,19 @@ def test_copy_text_with_either_driver(driver):
         port=settings["PORT"] or None,
         password=settings["PASSWORD"] or None,
     )
+    moment = datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=ZoneInfo("Asia/Kolkata"))
     try:
         cursor = raw.cursor()
-        cursor.execute("CREATE TEMPORARY TABLE copied (n integer, text text)")
+        cursor.execute("CREATE TEMPORARY TABLE copied (n integer, text text, at timestamptz)")
         copy_text(cursor, "COPY copied (n, text) FROM STDIN", "1\tone\n2\ttwo\\tand a tab\n")
-        cursor.execute("SELECT n, text FROM copied ORDER BY n")
-        assert cursor.fetchall() == [(1, "one"), (2, "two\tand a tab")]
+        rows = [(3, AWKWARD, moment), (4, "plain", moment)]
+        copy_values(cursor, "COPY copied (n, text, at) FROM STDIN", rows)
+        cursor.execute("SELECT n, text, at FROM copied ORDER BY n")
+        assert cursor.fetchall() == [
+            (1, "one", None),
+            (2, "two\tand a tab", None),
+            (3, AWKWARD, moment),
+            (4, "plain", moment),
+        ]
     finally:
         raw.close()
