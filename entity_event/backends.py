@@ -21,6 +21,8 @@ differ, by their features (``connection.features``) rather than by name where Dj
 * **Upserts.** PostgreSQL and SQLite name the unique constraint an upsert conflicts on
   (``ON CONFLICT (...)``); MariaDB and MySQL take any unique key (``ON DUPLICATE KEY``) and refuse
   the name.
+* **Deadlocks.** PostgreSQL and MariaDB/MySQL break one by aborting a transaction, each with an
+  error of its own (``is_deadlock``).
 * SQLite has no row locks at all: its database write lock serialises writers, and Django sends
   a plain ``SELECT`` for ``select_for_update()``.
 
@@ -32,12 +34,21 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.db import connections, models
+from django.db import DatabaseError, connections, models
 from django.db.models.sql.datastructures import Join
 
 M = TypeVar("M", bound=models.Model)
 #: What a queryset yields: instances, or rows of values (``values_list``).
 R = TypeVar("R")
+
+
+def is_deadlock(error: DatabaseError) -> bool:
+    """Whether the database raised ``error`` to break a deadlock, aborting the transaction:
+    MariaDB and MySQL's error 1213, PostgreSQL's SQLSTATE 40P01 (read from the driver's error,
+    which Django keeps as the cause: ``sqlstate`` with psycopg, ``pgcode`` with psycopg2)."""
+    cause = error.__cause__
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return code == "40P01" or (bool(error.args) and error.args[0] == 1213)
 
 
 def locks_only_own_rows(using: str) -> bool:

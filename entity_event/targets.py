@@ -20,7 +20,6 @@ cost it less, without touching its settings, which belong to the whole process.)
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,14 +27,16 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db import models, transaction
+from django.db import OperationalError, connections, models, transaction
 from entity.models import Entity, EntityKind, EntityRelationship
 
+from entity_event.backends import is_deadlock
 from entity_event.chunks import in_chunks
 from entity_event.claims import claim, fetch, mark_ids_seen, primary_alias
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
 from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
+from entity_event.querysets import EventQuerySet
 from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
 from entity_event.validation import model_pk
 
@@ -44,6 +45,9 @@ EventsTargets = list[tuple[Event, list[Entity]]]
 
 #: The ids of a batch's actors: a subquery of their ``EventActor`` rows, or a list.
 ActorIds = models.QuerySet[EventActor, Mapping[str, object]] | list[int]
+
+#: How many times a marking call is tried when the database aborts it to break a deadlock.
+DEADLOCK_ATTEMPTS = 3
 
 #: An event read as a row of its values, in the order of ``ROW_FIELDS`` (``values_list``).
 Row = tuple[Any, ...]
@@ -99,22 +103,43 @@ def events_targets(
         return []
     delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
     events = filtered_events(medium, filters).filter(source_id__in=delivering).using(using)
-    # Only a call that marks events writes; it needs a transaction (and, to claim, row locks).
-    marking = transaction.atomic(using=events.db) if filters.mark_seen else contextlib.nullcontext()
-    with marking:
-        values = events.values_list(*ROW_FIELDS)
-        rows = (
-            claim(values, medium, filters.limit, itemgetter(PK))
-            if filters.claims
-            else fetch(values, filters.limit)
-        )
-        actors, actor_ids = actors_of(rows, routes, medium, filters, events.db)
-        default_rule = uses_default_following(medium)
-        followers = DefaultFollowers(actor_ids, events.db) if default_rule else CustomFollowers(medium)
-        result = with_entities(rows, targets_of(rows, routes, actors, followers), events.db)
-        if filters.mark_seen and result:
-            mark_ids_seen([event.pk for event, _ in result], medium, events.db)
-    return result
+    if not filters.mark_seen:
+        return collect(events, medium, routes, filters)
+    # A call that marks writes, in a transaction of its own (and, to claim, under row locks).
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic(using=events.db):
+                result = collect(events, medium, routes, filters)
+                if result:
+                    mark_ids_seen([event.pk for event, _ in result], medium, events.db)
+                return result
+        except OperationalError as error:
+            # A deadlock the database broke by aborting this call's transaction: outside the
+            # caller's transaction, that transaction was this call's alone, so it is tried again
+            # (as prune_entity_events retries its batches). MariaDB's locks can deadlock a
+            # claim with a prune there.
+            retry = attempt < DEADLOCK_ATTEMPTS and not connections[events.db].in_atomic_block
+            if not (retry and is_deadlock(error)):
+                raise
+            attempt += 1
+
+
+def collect(
+    events: EventQuerySet, medium: Medium, routes: dict[int, SourceRouting], filters: EventFilters
+) -> EventsTargets:
+    """The events (claimed, when the filters claim) with their targets, without marking them."""
+    values = events.values_list(*ROW_FIELDS)
+    rows = (
+        claim(values, medium, filters.limit, itemgetter(PK))
+        if filters.claims
+        else fetch(values, filters.limit)
+    )
+    actors, actor_ids = actors_of(rows, routes, medium, filters, events.db)
+    followers = (
+        DefaultFollowers(actor_ids, events.db) if uses_default_following(medium) else CustomFollowers(medium)
+    )
+    return with_entities(rows, targets_of(rows, routes, actors, followers), events.db)
 
 
 def routes_by_source(medium: Medium, kind_id: int | None, using: str | None) -> dict[int, SourceRouting]:

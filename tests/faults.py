@@ -110,9 +110,9 @@ def quoted(name: str) -> str:
 
 
 def inserts_into(table: str) -> Callable[[str], bool]:
-    """An INSERT into ``table`` (``INSERT IGNORE`` on MariaDB included: ``ignore_conflicts``), or
-    a ``COPY`` into it (how PostgreSQL receives new events)."""
-    pattern = rf"(?:INSERT (?:IGNORE )?INTO|COPY) {re.escape(quoted(table))}"
+    """An INSERT into ``table`` (``ignore_conflicts`` included: ``INSERT IGNORE`` on MariaDB,
+    ``INSERT OR IGNORE`` on SQLite), or a ``COPY`` into it (how PostgreSQL receives new events)."""
+    pattern = rf"(?:INSERT (?:OR IGNORE |IGNORE )?INTO|COPY) {re.escape(quoted(table))}"
     return lambda sql: re.match(pattern, sql) is not None
 
 
