@@ -30,7 +30,8 @@ sample of users, and the queries of one call):
 * rendering a 20-event newsfeed page, ``newsfeed.render(page)``;
 * ingest of 1,000 events with two actors each: ``create_events``, beside a raw ``COPY`` and a
   multi-row ``INSERT ... VALUES`` of the same rows (each in a transaction rolled back after it,
-  so the commit is not counted in any of them);
+  so the commit is not counted in any of them), called in turn round after round, with the
+  ratio of ``create_events`` to the raw ``COPY``;
 * the sizes of the event and actor tables and of their indexes, per million events.
 
 At the end, ``prune_entity_events`` throughput: it deletes the oldest ``--prune`` events (in
@@ -275,23 +276,45 @@ def rolled_back(run: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return wrapper
 
 
+def measure_side_by_side(
+    cases: list[tuple[str, Callable[[Any], Any]]], repeat: int
+) -> tuple[list[tuple[float, int]], list[list[float]]]:
+    """(median ms, queries of one call) of each case, and each case's timings by round: the cases
+    are called in turn, ``repeat`` rounds of one call each (in an order that rotates from round
+    to round), so that the machine's changing load falls on all of them alike."""
+    for _, run in cases:
+        run(None)
+    timings: list[list[float]] = [[] for _ in cases]
+    queries = [0] * len(cases)
+    for number in range(repeat):
+        order = [*range(len(cases))]
+        shift = number % len(cases)
+        for index in order[shift:] + order[:shift]:
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                cases[index][1](None)
+                timings[index].append(time.perf_counter() - started)
+            queries[index] = len(captured.captured_queries)
+    medians = [(statistics.median(case) * 1000, count) for case, count in zip(timings, queries, strict=True)]
+    return medians, timings
+
+
 def ingest_cases(world: World) -> list[tuple[str, Callable[[Any], Any]]]:
     """``create_events`` of 1,000 events with two actors, and the same rows by ``COPY`` and by
-    one multi-row ``INSERT``, each rolled back."""
+    one multi-row ``INSERT``, each rolled back. The arguments of ``create_events`` are built
+    once, outside the timing (each call is rolled back, so their uuids stay free); the raw
+    statements build their rows, which is their share of the work."""
     source = world.sources[0]
     counter = iter(range(10**9))
-
-    def batch() -> list[dict[str, Any]]:
-        number = next(counter)
-        return [
-            {
-                "source": source,
-                "actors": [world.actors[n % 500], world.actors[n % 500 + 1]],
-                "context": {"n": n, "actor": "someone"},
-                "uuid": f"ingest-{number}-{n}",
-            }
-            for n in range(1000)
-        ]
+    arguments = [
+        {
+            "source": source,
+            "actors": [world.actors[n % 500], world.actors[n % 500 + 1]],
+            "context": {"n": n, "actor": "someone"},
+            "uuid": f"ingest-{n}",
+        }
+        for n in range(1000)
+    ]
 
     def raw(use_copy: bool) -> Callable[[Any], Any]:
         def run(_: Any) -> None:
@@ -338,7 +361,7 @@ def ingest_cases(world: World) -> list[tuple[str, Callable[[Any], Any]]]:
     return [
         (
             "create_events(1,000 events, 2 actors)",
-            rolled_back(lambda _: Event.objects.create_events(batch())),
+            rolled_back(lambda _: Event.objects.create_events(arguments)),
         ),
         ("raw COPY of the same rows", rolled_back(raw(use_copy=True))),
         ("raw INSERT ... VALUES of the same rows", rolled_back(raw(use_copy=False))),
@@ -424,11 +447,21 @@ def main() -> None:
                 [list(newsfeed.entity_events(user)[:20]) for user in sample[:5]],
             )
             medians = []
-            for name, run, arguments in [*cases, *((n, r, [None]) for n, r in ingest_cases(world))]:
+            for name, run, arguments in cases:
                 milliseconds, queries, result = measure(run, arguments, args.repeat)
                 medians.append(milliseconds)
                 found = "" if result is None else f"  ({len(result)} results)"
                 print(f"  {name:<42} {milliseconds:9.2f} ms  {queries:3} queries{found}")
+            ingest = ingest_cases(world)
+            ingest_medians, timings = measure_side_by_side(ingest, args.repeat)
+            for (name, _), (milliseconds, queries) in zip(ingest, ingest_medians, strict=True):
+                medians.append(milliseconds)
+                print(f"  {name:<42} {milliseconds:9.2f} ms  {queries:3} queries")
+            ratios = [ours / copy for ours, copy in zip(timings[0], timings[1], strict=True)]
+            print(
+                f"  create_events / raw COPY: {statistics.median(ratios):.2f} (median of the rounds' "
+                f"ratios), {medians[-3] / medians[-2]:.2f} (ratio of the medians)"
+            )
             for table_name, (table_bytes, index_bytes) in table_sizes().items():
                 per_million = 10**6 / size / 2**20
                 print(

@@ -79,10 +79,12 @@ def insert_actors(pairs: Iterable[tuple[int, int]], using: str) -> None:
             EventActor(event_id=event_id, entity_id=entity_id) for event_id, entity_id in pairs
         )
         return
-    rows = list(pairs)
-    if rows:
+    # Pairs of integers need no escaping: they are sent as COPY's text format in one piece,
+    # which costs a tenth of formatting them row by row.
+    text = "".join([f"{event_id:d}\t{entity_id:d}\n" for event_id, entity_id in pairs])
+    if text:
         with connections[using].cursor() as cursor:
-            copy_rows(cursor, EventActor._meta.db_table, ("event_id", "entity_id"), rows)
+            copy_lines(cursor, EventActor._meta.db_table, ("event_id", "entity_id"), text)
 
 
 def draw_ids(cursor: CursorWrapper, count: int) -> list[int]:
@@ -109,6 +111,20 @@ def stored_time(value: datetime) -> datetime:
 def copy_rows(cursor: CursorWrapper, table: str, columns: Sequence[str], rows: Sequence[CopyRow]) -> None:
     """``COPY`` ``rows`` into ``columns`` of ``table``, as one statement of the cursor (execute
     wrappers, query log and error translation included)."""
+    run_copy(cursor, table, columns, functools.partial(copy_values, rows=rows))
+
+
+def copy_lines(cursor: CursorWrapper, table: str, columns: Sequence[str], text: str) -> None:
+    """``COPY`` ``text``, rows already in ``COPY``'s text format, into ``columns`` of ``table``,
+    as ``copy_rows`` does."""
+    run_copy(cursor, table, columns, functools.partial(copy_text, text=text))
+
+
+def run_copy(
+    cursor: CursorWrapper, table: str, columns: Sequence[str], send: Callable[[Any, str], None]
+) -> None:
+    """Run ``COPY table (columns) FROM STDIN`` as one statement of the cursor, ``send`` writing
+    its data on the driver's cursor (``send(driver_cursor, sql)``)."""
     quote = cursor.db.ops.quote_name
     sql = f"COPY {quote(table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
 
@@ -116,7 +132,7 @@ def copy_rows(cursor: CursorWrapper, table: str, columns: Sequence[str], rows: S
         connection = context["connection"]
         connection.validate_no_broken_transaction()
         with connection.wrap_database_errors:
-            copy_values(context["cursor"].cursor, sql, rows)
+            send(context["cursor"].cursor, sql)
 
     executor: Callable[..., None] = write
     for wrapper in reversed(cursor.db.execute_wrappers):

@@ -153,8 +153,13 @@ def _actor_ids(actors: object) -> tuple[list[int], list[int]]:
         return [], []
     if not isinstance(actors, list):  # any other iterable, once (a generator is read once)
         actors = list(check_iterable(actors, "actors", "Entity objects or ids"))
-    actor_ids = [model_pk(actor, Entity, "actors") for actor in actors]
-    given_as_ids = [pk for actor, pk in zip(actors, actor_ids, strict=True) if not isinstance(actor, Entity)]
+    actor_ids = []
+    given_as_ids = []
+    for actor in actors:
+        pk = model_pk(actor, Entity, "actors")
+        actor_ids.append(pk)
+        if not isinstance(actor, Entity):
+            given_as_ids.append(pk)
     return list(dict.fromkeys(actor_ids)), given_as_ids
 
 
