@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import models, router, transaction
+from django.db import OperationalError, connections, models, router, transaction
 from django.utils import timezone
 
-from entity_event.backends import lock_own_rows
+from entity_event.backends import is_deadlock, lock_own_rows
 from entity_event.chunks import in_chunks
 from entity_event.event_filters import EventFilters
 from entity_event.models import Event, EventSeen, Medium
@@ -27,6 +27,11 @@ from entity_event.validation import check_saved
 
 #: What a claimed or fetched query yields: events, or rows of their values (``values_list``).
 RowT = TypeVar("RowT")
+#: What a marking call returns.
+ResultT = TypeVar("ResultT")
+
+#: How many times a marking call is tried when the database aborts it to break a deadlock.
+DEADLOCK_ATTEMPTS = 3
 
 
 def primary_alias() -> str:
@@ -66,12 +71,34 @@ def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> Eve
     if not filters.mark_seen:
         return events if filters.limit is None else events[: filters.limit]
     events = events.using(primary_alias())
-    with transaction.atomic(using=events.db):
+
+    def mark() -> list[Event]:
         rows = (
             claim(events, medium, filters.limit, event_pk) if filters.claims else fetch(events, filters.limit)
         )
         mark_ids_seen([event.pk for event in rows], medium, events.db)
-    return restrict_to(rows)
+        return rows
+
+    return restrict_to(in_transaction(events.db, mark))
+
+
+def in_transaction(using: str, mark: Callable[[], ResultT]) -> ResultT:
+    """Run a marking call's ``mark`` in a transaction on ``using``, tried again (up to
+    ``DEADLOCK_ATTEMPTS`` times in all) when the database aborts that transaction to break a
+    deadlock and the transaction was the call's own: outside the caller's transaction, nothing
+    else was lost with it (``prune_entity_events`` retries its batches alike). MariaDB's locks
+    can deadlock a claim with a prune. Inside the caller's transaction the error reaches the
+    caller, whose whole transaction the database aborted."""
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic(using=using):
+                return mark()
+        except OperationalError as error:
+            retry = attempt < DEADLOCK_ATTEMPTS and not connections[using].in_atomic_block
+            if not (retry and is_deadlock(error)):
+                raise
+            attempt += 1
 
 
 def event_pk(event: Event) -> int:

@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db import OperationalError, connections, models, transaction
+from django.db import models
 from entity.models import Entity, EntityKind, EntityRelationship
 
-from entity_event.backends import is_deadlock
 from entity_event.chunks import in_chunks
-from entity_event.claims import claim, fetch, mark_ids_seen, primary_alias
+from entity_event.claims import claim, fetch, in_transaction, mark_ids_seen, primary_alias
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
 from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
@@ -45,9 +44,6 @@ EventsTargets = list[tuple[Event, list[Entity]]]
 
 #: The ids of a batch's actors: a subquery of their ``EventActor`` rows, or a list.
 ActorIds = models.QuerySet[EventActor, Mapping[str, object]] | list[int]
-
-#: How many times a marking call is tried when the database aborts it to break a deadlock.
-DEADLOCK_ATTEMPTS = 3
 
 #: An event read as a row of its values, in the order of ``ROW_FIELDS`` (``values_list``).
 Row = tuple[Any, ...]
@@ -105,24 +101,15 @@ def events_targets(
     events = filtered_events(medium, filters).filter(source_id__in=delivering).using(using)
     if not filters.mark_seen:
         return collect(events, medium, routes, filters)
-    # A call that marks writes, in a transaction of its own (and, to claim, under row locks).
-    attempt = 1
-    while True:
-        try:
-            with transaction.atomic(using=events.db):
-                result = collect(events, medium, routes, filters)
-                if result:
-                    mark_ids_seen([event.pk for event, _ in result], medium, events.db)
-                return result
-        except OperationalError as error:
-            # A deadlock the database broke by aborting this call's transaction: outside the
-            # caller's transaction, that transaction was this call's alone, so it is tried again
-            # (as prune_entity_events retries its batches). MariaDB's locks can deadlock a
-            # claim with a prune there.
-            retry = attempt < DEADLOCK_ATTEMPTS and not connections[events.db].in_atomic_block
-            if not (retry and is_deadlock(error)):
-                raise
-            attempt += 1
+
+    # A call that marks writes, in a transaction (and, to claim, under row locks).
+    def mark() -> EventsTargets:
+        result = collect(events, medium, routes, filters)
+        if result:
+            mark_ids_seen([event.pk for event, _ in result], medium, events.db)
+        return result
+
+    return in_transaction(events.db, mark)
 
 
 def collect(

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError, transaction
 
+from entity_event.claims import DEADLOCK_ATTEMPTS
 from entity_event.models import Event, EventSeen, Subscription
-from entity_event.targets import DEADLOCK_ATTEMPTS
 from tests.faults import inserts_into, on_statement
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
@@ -32,11 +32,24 @@ def deadlock(form: str) -> OperationalError:
     return error
 
 
-@pytest.fixture
-def claimable(photo_source, email, alice):
+#: The marking calls, each returning the uuids of the events it claimed.
+CLAIMS = {
+    "events_targets": lambda medium, alice: [
+        event.uuid for event, _ in medium.events_targets(seen=False, mark_seen=True)
+    ],
+    "events": lambda medium, alice: [event.uuid for event in medium.events(seen=False, mark_seen=True)],
+    "entity_events": lambda medium, alice: [
+        event.uuid for event in medium.entity_events(alice, seen=False, mark_seen=True)
+    ],
+}
+
+
+@pytest.fixture(params=sorted(CLAIMS))
+def claim_all(request, photo_source, email, alice):
+    """A marking call that claims the three events of a world made for it."""
     Subscription.objects.create(medium=email, source=photo_source, entity=alice, only_following=False)
     Event.objects.create_events([{"source": photo_source, "uuid": f"e{n}"} for n in range(3)])
-    return email
+    return lambda: CLAIMS[request.param](email, alice)
 
 
 def failing_seen_inserts(error: OperationalError, times: int):
@@ -47,35 +60,35 @@ def failing_seen_inserts(error: OperationalError, times: int):
 
 
 @pytest.mark.parametrize("form", ["mariadb", "psycopg", "psycopg2"])
-def test_a_claim_aborted_by_a_deadlock_is_tried_again(claimable, form):
+def test_a_claim_aborted_by_a_deadlock_is_tried_again(claim_all, form):
     with failing_seen_inserts(deadlock(form), times=1) as inserts:
-        claimed = claimable.events_targets(seen=False, mark_seen=True)
+        claimed = claim_all()
     assert len(inserts) == 2
-    assert sorted(event.uuid for event, _ in claimed) == ["e0", "e1", "e2"]
+    assert sorted(claimed) == ["e0", "e1", "e2"]
     assert EventSeen.objects.count() == 3
 
 
-def test_it_gives_up_after_a_few_attempts(claimable):
+def test_it_gives_up_after_a_few_attempts(claim_all):
     with (
         failing_seen_inserts(deadlock("mariadb"), times=DEADLOCK_ATTEMPTS) as inserts,
         pytest.raises(OperationalError, match="Deadlock found"),
     ):
-        claimable.events_targets(seen=False, mark_seen=True)
+        claim_all()
     assert len(inserts) == DEADLOCK_ATTEMPTS
     assert not EventSeen.objects.exists()
 
 
-def test_other_errors_are_not_tried_again(claimable):
+def test_other_errors_are_not_tried_again(claim_all):
     with (
         failing_seen_inserts(OperationalError("disk full"), times=1) as inserts,
         pytest.raises(OperationalError, match="disk full"),
     ):
-        claimable.events_targets(seen=False, mark_seen=True)
+        claim_all()
     assert len(inserts) == 1
     assert not EventSeen.objects.exists()
 
 
-def test_inside_the_callers_transaction_the_deadlock_reaches_the_caller(claimable):
+def test_inside_the_callers_transaction_the_deadlock_reaches_the_caller(claim_all):
     # The database aborted the caller's transaction (MariaDB rolls all of it back): only the
     # caller can start it again.
     with (
@@ -83,6 +96,6 @@ def test_inside_the_callers_transaction_the_deadlock_reaches_the_caller(claimabl
         pytest.raises(OperationalError, match="Deadlock found"),
         transaction.atomic(),
     ):
-        claimable.events_targets(seen=False, mark_seen=True)
+        claim_all()
     assert len(inserts) == 1
     assert not EventSeen.objects.exists()
