@@ -32,7 +32,8 @@ sample of users, and the queries of one call):
   multi-row ``INSERT ... VALUES`` of the same rows (each in a transaction rolled back after it,
   so the commit is not counted in any of them), called in turn round after round, with the
   ratio of ``create_events`` to the raw ``COPY``;
-* the sizes of the event and actor tables and of their indexes, per million events.
+* the sizes of the event and actor tables and of their indexes, per million events;
+* with ``--explain``, the PostgreSQL plans of the first pages (``EXPLAIN ANALYZE``).
 
 At the end, ``prune_entity_events`` throughput: it deletes the oldest ``--prune`` events (in
 its batches of 1,000, committed) and prints the events deleted per second.
@@ -53,6 +54,7 @@ import os
 import random
 import statistics
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -368,6 +370,19 @@ def ingest_cases(world: World) -> list[tuple[str, Callable[[Any], Any]]]:
     ]
 
 
+def explain_first_pages(newsfeed: Medium, email: Medium, user: Entity, silent: Entity) -> None:
+    """Print the PostgreSQL plans (``EXPLAIN ANALYZE``) of the first pages, for one sample user
+    and one silent user."""
+    for name, queryset in [
+        ("newsfeed.entity_events(user)[:20]", newsfeed.entity_events(user)[:20]),
+        ("email.entity_events(user)[:20] (sparse)", email.entity_events(user)[:20]),
+        ("email.entity_events(silent)[:20] (empty)", email.entity_events(silent)[:20]),
+        ("newsfeed.events()[:50]", newsfeed.events()[:50]),
+    ]:
+        print(f"  --- plan of {name}")
+        print(textwrap.indent(queryset.explain(analyze=True), "    "))
+
+
 def table_sizes() -> dict[str, tuple[int, int]]:
     """``{table: (table bytes, index bytes)}`` of the event and actor tables."""
     sizes = {}
@@ -386,6 +401,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--prune", type=int, default=100000, help="oldest events pruned at the end (0: none)")
     parser.add_argument("--vacuum", action="store_true", help="VACUUM ANALYZE after each size, not ANALYZE")
+    parser.add_argument("--explain", action="store_true", help="print the first pages' plans at each size")
     args = parser.parse_args()
     sizes = sorted(args.events)
 
@@ -446,6 +462,8 @@ def main() -> None:
                 cases[-1][1],
                 [list(newsfeed.entity_events(user)[:20]) for user in sample[:5]],
             )
+            if args.explain:
+                explain_first_pages(newsfeed, email, sample[0], silent[0])
             medians = []
             for name, run, arguments in cases:
                 milliseconds, queries, result = measure(run, arguments, args.repeat)
