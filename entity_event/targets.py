@@ -36,7 +36,7 @@ from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
 from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
 from entity_event.querysets import EventQuerySet
-from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
+from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events, medium_events_query
 from entity_event.validation import model_pk
 
 #: ``[(event, targets)]``, what ``events_targets`` returns.
@@ -97,16 +97,26 @@ def events_targets(
     routes = routes_by_source(medium, kind_id, using)
     if not routes:
         return []
-    delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
-    events = filtered_events(medium, filters).filter(source_id__in=delivering).using(using)
+    # The events the medium delivers (the condition of events()): an event that nobody receives
+    # is not read, and so never claimed (a claim would take it again at every call, and a worker
+    # claiming in batches would stall behind enough of them).
+    events = medium_events_query(medium, filters).using(using)
     if not filters.mark_seen:
-        return collect(events, medium, routes, filters)
+        return collect(events, medium, routes, filters)[1]
 
     # A call that marks writes, in a transaction (and, to claim, under row locks).
     def mark() -> EventsTargets:
-        result = collect(events, medium, routes, filters)
-        if result:
-            mark_ids_seen([event.pk for event, _ in result], medium, events.db)
+        rows, result = collect(events, medium, routes, filters)
+        # It marks the events it returns; a claim for one kind of entity consumes every event it
+        # claimed, also those whose targets are all of other kinds (seen records are per medium):
+        # claims in batches would otherwise take them again and again.
+        consumed = (
+            [row[PK] for row in rows]
+            if filters.claims and kind_id is not None
+            else [event.pk for event, _ in result]
+        )
+        if consumed:
+            mark_ids_seen(consumed, medium, events.db)
         return result
 
     return in_transaction(events.db, mark)
@@ -114,8 +124,9 @@ def events_targets(
 
 def collect(
     events: EventQuerySet, medium: Medium, routes: dict[int, SourceRouting], filters: EventFilters
-) -> EventsTargets:
-    """The events (claimed, when the filters claim) with their targets, without marking them."""
+) -> tuple[list[Row], EventsTargets]:
+    """The rows of the events read (claimed, when the filters claim), and those events that have
+    targets with their targets, without marking them."""
     values = events.values_list(*ROW_FIELDS)
     rows = (
         claim(values, medium, filters.limit, itemgetter(PK))
@@ -126,7 +137,7 @@ def collect(
     followers = (
         DefaultFollowers(actor_ids, events.db) if uses_default_following(medium) else CustomFollowers(medium)
     )
-    return with_entities(rows, targets_of(rows, routes, actors, followers), events.db)
+    return rows, with_entities(rows, targets_of(rows, routes, actors, followers), events.db)
 
 
 def routes_by_source(medium: Medium, kind_id: int | None, using: str | None) -> dict[int, SourceRouting]:
