@@ -227,7 +227,7 @@ class Medium(models.Model):
         events, oldest first); ``mark_seen`` marks exactly the returned events (a claim with
         ``entity_kind`` consumes every event it claimed: those without a target of that kind are
         marked seen too, seen records being per medium). An event nobody receives on this
-        medium is never read, so claims in batches move past it. Runs a
+        medium is never claimed, so claims in batches move past it. Runs a
         constant number of queries with the default following rule; events with identical targets
         share one list object."""
         from entity_event.targets import events_targets
