@@ -120,15 +120,15 @@ def events_targets(
 
 
 def events_to_read(medium: Medium, filters: EventFilters, routes: dict[int, SourceRouting]) -> EventQuerySet:
-    """The events a call reads. A claim reads only the events the medium delivers (the condition
-    of ``events()``): an event nobody receives is never claimed, which it would be again at every
-    call (a worker claiming in batches stalled behind enough of them). Other calls read the
-    events of the sources that deliver and drop those without targets in Python: cheaper for
-    the database than the full condition (measured with ``benchmarks/routing.py``)."""
-    if filters.claims:
-        return medium_events_query(medium, filters)
+    """The events a call reads: those of the sources that deliver by ``routes`` (read before, so
+    a source subscribed since waits for the next call). A claim reads only the events the medium
+    delivers (the condition of ``events()``): an event nobody receives is never claimed, which
+    it would be again at every call (a worker claiming in batches stalled behind enough of
+    them). Other calls drop the events without targets in Python: cheaper for the database than
+    the full condition (measured with ``benchmarks/routing.py``)."""
     delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
-    return filtered_events(medium, filters).filter(source_id__in=delivering)
+    events = medium_events_query(medium, filters) if filters.claims else filtered_events(medium, filters)
+    return events.filter(source_id__in=delivering)
 
 
 def collect(
