@@ -36,7 +36,7 @@ from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
 from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
 from entity_event.querysets import EventQuerySet
-from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events, medium_events_query
+from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
 from entity_event.validation import model_pk
 
 #: ``[(event, targets)]``, what ``events_targets`` returns.
@@ -97,38 +97,28 @@ def events_targets(
     routes = routes_by_source(medium, kind_id, using)
     if not routes:
         return []
-    events = events_to_read(medium, filters, routes).using(using)
+    # The events of the sources that deliver by the routes read above (a source subscribed since
+    # waits for the next call); those without targets are dropped in Python, which costs less
+    # than routing in SQL (the condition of events() took Django longer to compile than the
+    # rows it saved).
+    delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
+    events = filtered_events(medium, filters).filter(source_id__in=delivering).using(using)
     if not filters.mark_seen:
         return collect(events, medium, routes, filters)[1]
 
     # A call that marks writes, in a transaction (and, to claim, under row locks).
     def mark() -> EventsTargets:
         rows, result = collect(events, medium, routes, filters)
-        # It marks the events it returns; a claim for one kind of entity consumes every event it
-        # claimed, also those whose targets are all of other kinds (seen records are per medium):
-        # claims in batches would otherwise take them again and again.
-        consumed = (
-            [row[PK] for row in rows]
-            if filters.claims and kind_id is not None
-            else [event.pk for event, _ in result]
-        )
+        # It marks the events it returns, and a claim consumes every event it claimed: one
+        # without targets (none at all, or none of entity_kind) is marked seen too. Left unseen,
+        # it would be claimed again at every call, and claims in batches stalled behind enough
+        # of them.
+        consumed = [row[PK] for row in rows] if filters.claims else [event.pk for event, _ in result]
         if consumed:
             mark_ids_seen(consumed, medium, events.db)
         return result
 
     return in_transaction(events.db, mark)
-
-
-def events_to_read(medium: Medium, filters: EventFilters, routes: dict[int, SourceRouting]) -> EventQuerySet:
-    """The events a call reads: those of the sources that deliver by ``routes`` (read before, so
-    a source subscribed since waits for the next call). A claim reads only the events the medium
-    delivers (the condition of ``events()``): an event nobody receives is never claimed, which
-    it would be again at every call (a worker claiming in batches stalled behind enough of
-    them). Other calls drop the events without targets in Python: cheaper for the database than
-    the full condition (measured with ``benchmarks/routing.py``)."""
-    delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
-    events = medium_events_query(medium, filters) if filters.claims else filtered_events(medium, filters)
-    return events.filter(source_id__in=delivering)
 
 
 def collect(

@@ -224,10 +224,10 @@ class Medium(models.Model):
         medium, unsubscriptions applied, ordered by entity id, each at most once; only events with
         at least one target, newest first. ``entity_kind`` keeps only targets of that kind. Takes
         the filters of ``events()`` and its ``limit`` (a claim with a limit returns the oldest
-        events, oldest first); ``mark_seen`` marks exactly the returned events (a claim with
-        ``entity_kind`` consumes every event it claimed: those without a target of that kind are
-        marked seen too, seen records being per medium). An event nobody receives on this
-        medium is never claimed, so claims in batches move past it. Runs a
+        events, oldest first); ``mark_seen`` marks exactly the returned events, except that a
+        claim (``seen=False``) consumes every event it claimed: one without targets (of
+        ``entity_kind``, when given) is marked seen too, not returned, so that claims in batches
+        move past it. Runs a
         constant number of queries with the default following rule; events with identical targets
         share one list object."""
         from entity_event.targets import events_targets

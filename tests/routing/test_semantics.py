@@ -505,11 +505,19 @@ class TestMarkSeen:
             ("photo-alice", ["Alice"]),
         ]
         assert seen_on(world.newsfeed) == {"photo-erin", "photo-org", "photo-team-a", "photo-alice"}
-        # photo-erin has no target on email: it is neither returned nor marked.
+        # photo-erin has no target on email: a call that only marks leaves it unmarked.
+        assert named(world.email.events_targets(mark_seen=True, end_time=day(4))) == [
+            pair for pair in EMAIL_TARGETS if pair[0] in {"photo-org", "photo-team-a", "photo-alice"}
+        ]
+        assert "photo-erin" not in seen_on(world.email)
+
+    def test_a_claim_consumes_the_events_without_targets(self, world):
+        # photo-erin has no target on email: a claim marks it seen without returning it, so
+        # that no later claim takes it again (tests/routing/test_claims_move_on.py).
         assert named(world.email.events_targets(seen=False, mark_seen=True)) == [
             pair for pair in EMAIL_TARGETS if pair[0] != "photo-bob-carol"
         ]
-        assert seen_on(world.email) == {uuid for uuid, _ in EMAIL_TARGETS}
+        assert seen_on(world.email) == {uuid for uuid, _ in EMAIL_TARGETS} | {"photo-erin"}
         assert world.email.events_targets(seen=False, mark_seen=True) == []
 
     def test_nothing_to_mark(self, world):
