@@ -227,9 +227,8 @@ class Medium(models.Model):
         events, oldest first); ``mark_seen`` marks exactly the returned events, except that a
         claim (``seen=False``) consumes every event it claimed: one without targets (of
         ``entity_kind``, when given) is marked seen too, not returned, so that claims in batches
-        move past it. Runs a
-        constant number of queries with the default following rule; events with identical targets
-        share one list object."""
+        move past it. Runs a constant number of queries with the default following rule; events
+        with identical targets share one list object."""
         from entity_event.targets import events_targets
 
         filters = EventFilters.checked(
