@@ -23,6 +23,10 @@ differ, by their features (``connection.features``) rather than by name where Dj
   the name.
 * **Deadlocks.** PostgreSQL and MariaDB/MySQL break one by aborting a transaction, each with an
   error of its own (``is_deadlock``).
+* **Reading times (psycopg 3).** Django reads ``timestamptz`` with a loader that derives from
+  psycopg's pure-Python one, so each time of each row goes through Python (Django ticket
+  #36960). ``native_time_loading`` lets the cursors of the library's large reads use psycopg's
+  own loader (in C with psycopg's binary package) where it gives the same values as Django's.
 * SQLite has no row locks at all: its database write lock serialises writers, and Django sends
   a plain ``SELECT`` for ``select_for_update()``.
 
@@ -32,6 +36,9 @@ there, and ``chunks`` follows each database's limit of query parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, connections, models
@@ -40,6 +47,8 @@ from django.db.models.sql.datastructures import Join
 M = TypeVar("M", bound=models.Model)
 #: What a queryset yields: instances, or rows of values (``values_list``).
 R = TypeVar("R")
+#: The text format of psycopg's loaders (``psycopg.pq.Format.TEXT``), Django's reading format.
+TEXT_FORMAT = 0
 
 
 def is_deadlock(error: DatabaseError) -> bool:
@@ -113,3 +122,35 @@ def insert_then_lock(using: str, key_field: str) -> dict[str, Any]:
     if connections[using].vendor == "mysql":
         return {"update_conflicts": True, "update_fields": [key_field]}
     return {"ignore_conflicts": True}
+
+
+@contextmanager
+def native_time_loading(using: str) -> Iterator[None]:
+    """Within the block, the cursors of ``using`` read ``timestamptz`` with psycopg's own loader
+    instead of Django's, when both give the same values: with psycopg (3), on a connection that
+    reads in UTC (``USE_TZ`` on, no ``TIME_ZONE`` of the database's own), where psycopg's loader
+    returns the times in ``datetime.UTC`` as Django's does. Each cursor's loader is set as it
+    executes (``cursor.adapters``, which changes that cursor only): the connection, its other
+    cursors and the other threads keep Django's loader. Elsewhere it changes nothing (psycopg2
+    converts times in C already)."""
+    connection = connections[using]
+    # The driver's module, as Django's PostgreSQL backend names it (psycopg or psycopg2).
+    database: Any = getattr(connection, "Database", None)
+    if (
+        connection.vendor != "postgresql"
+        or connection.timezone is not UTC
+        or not hasattr(database, "adapters")
+    ):
+        yield
+        return
+    oid = database.postgres.types["timestamptz"].oid
+    loader = database.adapters.get_loader(oid, TEXT_FORMAT)
+
+    def load_natively(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        context["cursor"].cursor.adapters.register_loader(oid, loader)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(load_natively):
+        yield

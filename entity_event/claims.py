@@ -18,7 +18,8 @@ from typing import TypeVar
 from django.db import OperationalError, connections, models, router, transaction
 from django.utils import timezone
 
-from entity_event.backends import is_deadlock, lock_own_rows
+from entity_event.backends import is_deadlock, lock_own_rows, native_time_loading
+from entity_event.bulk_writes import insert_seen
 from entity_event.chunks import in_chunks
 from entity_event.event_filters import EventFilters
 from entity_event.models import Event, EventSeen, Medium
@@ -51,16 +52,8 @@ def mark_seen(events: EventQuerySet, medium: Medium) -> None:
 
 def mark_ids_seen(event_ids: list[int], medium: Medium, using: str) -> None:
     """Record the events ``event_ids`` as seen on ``medium`` (one INSERT that skips the events
-    seen already); they share one ``time_seen``."""
-    now = timezone.now()
-    # Positional arguments (id, event_id, medium_id, time_seen): Django's fast path of
-    # Model.__init__, a fifth faster than keywords for a claim of tens of thousands of events.
-    # django-stubs maps positional arguments to the wrong fields (the second to "event"), hence
-    # the ignore.
-    EventSeen.objects.using(using).bulk_create(
-        [EventSeen(None, pk, medium.pk, now) for pk in event_ids],  # type: ignore[misc]
-        ignore_conflicts=True,
-    )
+    seen already, none without events); they share one ``time_seen``."""
+    insert_seen(event_ids, medium.pk, timezone.now(), using)
 
 
 def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> EventQuerySet:
@@ -107,8 +100,10 @@ def event_pk(event: Event) -> int:
 
 
 def fetch(events: models.QuerySet[Event, RowT], limit: int | None) -> list[RowT]:
-    """The events (or rows of their values), newest first: all of them, or the newest ``limit``."""
-    return list(events if limit is None else events[:limit])
+    """The events (or rows of their values), newest first: all of them, or the newest ``limit``
+    (their times read as ``backends.native_time_loading`` says: a large read is many times)."""
+    with native_time_loading(events.db):
+        return list(events if limit is None else events[:limit])
 
 
 def restrict_to(rows: list[Event]) -> EventQuerySet:
@@ -139,7 +134,8 @@ def claim(
     "database is locked" after the timeout), so an event is never handed out twice there either.
     """
     locked = lock_own_rows(events, skip_locked=True)
-    rows = list(locked if limit is None else locked.order_by("time", "id")[:limit])
+    with native_time_loading(events.db):
+        rows = list(locked if limit is None else locked.order_by("time", "id")[:limit])
     seen_since = EventSeen.objects.using(events.db).filter(medium_id=medium.pk)
     seen: set[int] = set()
     for ids in in_chunks([pk_of(row) for row in rows], events.db):

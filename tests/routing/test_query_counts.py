@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 
+from entity_event.models import EventSeen
 from tests.worlds import BASE, scaled_routing_world
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +53,31 @@ class TestQueryCounts:
             with django_assert_num_queries(queries + 2 * connection.features.uses_savepoints):
                 result = call(medium, user)
             assert len(result) > 0
+
+    @pytest.mark.postgresql
+    def test_the_seen_marks_are_one_insert_from_an_array_without_instances(self, source_group):
+        """On PostgreSQL the seen marks go in from an array of the ids (``bulk_writes.insert_seen``):
+        one statement of three parameters, and no ``EventSeen`` instance built, whatever the number
+        of events (``bulk_create`` built one per event, tens of thousands for a large claim)."""
+        table = connection.ops.quote_name(EventSeen._meta.db_table)
+        parameters: list[int] = []
+        built: list[EventSeen] = []
+
+        def record(execute, sql, params, many, context):
+            if sql.startswith(f"INSERT INTO {table}"):
+                parameters.append(len(params))
+            return execute(sql, params, many, context)
+
+        def count_instance(sender, instance, **kwargs):
+            built.append(instance)
+
+        post_init.connect(count_instance, sender=EventSeen)
+        try:
+            for medium, _ in (scaled_routing_world(source_group, 3), scaled_routing_world(source_group, 30)):
+                with connection.execute_wrapper(record):
+                    claimed = medium.events_targets(seen=False, mark_seen=True)
+                assert EventSeen.objects.filter(medium=medium).count() >= len(claimed) > 0
+        finally:
+            post_init.disconnect(count_instance, sender=EventSeen)
+        assert parameters == [3, 3]
+        assert built == []
