@@ -1,18 +1,28 @@
-"""Long ``IN (...)`` lists, split by the database's parameter limit.
+"""Long lists of values to look rows up by, as each database takes them best.
 
 PostgreSQL takes any number of parameters in a statement (the driver binds them on the client);
 SQLite has a limit (``SQLITE_MAX_VARIABLE_NUMBER``: 32,766 by default, 250,000 in Debian's build,
 999 in the builds Django assumes), beyond which every query raises "too many SQL variables". The
 queries that look values up by a list the library built (claimed events, actors, hinted rows,
 uuids) go through ``in_chunks``: one query while the list fits, a few more beyond.
+
+The largest lists, of ids the library has just read (the claimed events, the actors and
+target entities of ``events_targets``, thousands to tens of thousands), go through ``id_filters``
+instead: on PostgreSQL they are one array parameter (``column = ANY(%s)``, the condition that
+PostgreSQL makes of an ``IN`` list anyway), because an ``IN`` list costs Django and the driver
+time per value (preparing, placing and quoting each one) that is many times the query's own
+for ten thousand ids (measured: 0.25 s against 0.04 s for the relationships of 10,000 actors).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Lookup, Q
+from django.db.models.sql.compiler import SQLCompiler
 
 T = TypeVar("T")
 
@@ -38,3 +48,28 @@ def in_chunks(values: Sequence[T], using: str) -> Iterator[Sequence[T]]:
         return
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+class AnyOfIds(Lookup):  # type: ignore[type-arg]
+    """``column = ANY(%s::bigint[])`` on PostgreSQL: the column is one of a list of integer ids,
+    bound as one array parameter (used as ``filter(AnyOfIds(F(column), ids))``, unregistered)."""
+
+    lookup_name = "any_of_ids"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
+        column, params = compiler.compile(self.lhs)
+        return f"{column} = ANY(%s::bigint[])", (*params, list(self.rhs))
+
+
+def id_filters(field: str, ids: Sequence[int], using: str) -> Iterator[Q | AnyOfIds]:
+    """The conditions that, one query each, find the rows whose ``field`` is one of the integer
+    ``ids`` on the database ``using``: one array parameter on PostgreSQL (``AnyOfIds``), an
+    ``IN`` list per piece of ``in_chunks`` elsewhere; none for no ids."""
+    if not ids:
+        return
+    if connections[using].vendor == "postgresql":
+        yield AnyOfIds(F(field), ids)
+        return
+    for chunk in in_chunks(ids, using):
+        yield Q(**{f"{field}__in": chunk})

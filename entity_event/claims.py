@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from entity_event.backends import is_deadlock, lock_own_rows, native_time_loading
 from entity_event.bulk_writes import insert_seen
-from entity_event.chunks import in_chunks
+from entity_event.chunks import id_filters
 from entity_event.event_filters import EventFilters
 from entity_event.models import Event, EventSeen, Medium
 from entity_event.querysets import EventQuerySet
@@ -138,6 +138,6 @@ def claim(
         rows = list(locked if limit is None else locked.order_by("time", "id")[:limit])
     seen_since = EventSeen.objects.using(events.db).filter(medium_id=medium.pk)
     seen: set[int] = set()
-    for ids in in_chunks([pk_of(row) for row in rows], events.db):
-        seen.update(seen_since.filter(event_id__in=ids).values_list("event_id", flat=True))
+    for condition in id_filters("event_id", [pk_of(row) for row in rows], events.db):
+        seen.update(seen_since.filter(condition).values_list("event_id", flat=True))
     return [row for row in rows if pk_of(row) not in seen]

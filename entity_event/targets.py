@@ -22,28 +22,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db import models
 from entity.models import Entity, EntityKind, EntityRelationship
 
-from entity_event.chunks import in_chunks
+from entity_event.chunks import id_filters
 from entity_event.claims import claim, fetch, in_transaction, mark_ids_seen, primary_alias
 from entity_event.event_filters import EventFilters
 from entity_event.following import uses_default_following
-from entity_event.models import Event, EventActor, Medium, Subscription, Unsubscription
+from entity_event.models import Event, Medium, Subscription, Unsubscription
 from entity_event.querysets import EventQuerySet
 from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
 from entity_event.validation import model_pk
 
 #: ``[(event, targets)]``, what ``events_targets`` returns.
 EventsTargets = list[tuple[Event, list[Entity]]]
-
-#: The ids of a batch's actors: a subquery of their ``EventActor`` rows, or a list.
-ActorIds = models.QuerySet[EventActor, Mapping[str, object]] | list[int]
 
 #: An event read as a row of its values, in the order of ``ROW_FIELDS`` (``values_list``).
 Row = tuple[Any, ...]
@@ -218,46 +214,40 @@ def subscribed_ids(
 
 def actors_of(
     rows: list[Row], routes: dict[int, SourceRouting], medium: Medium, filters: EventFilters, using: str
-) -> tuple[dict[int, tuple[int, ...]], ActorIds]:
+) -> tuple[dict[int, tuple[int, ...]], list[int]]:
     """The active actors of the events that only-following subscriptions may deliver, as
-    ``{event id: actor ids}``, and the actor ids as a subquery or a list (for their followers).
-    Tuples rather than lists or sets: once the garbage collector has seen them, tuples of ints
-    are no longer tracked, so a large batch costs it less.
+    ``{event id: actor ids}``, and the distinct actor ids (whose followers ``DefaultFollowers``
+    looks up by that list: a subquery there would run the events' query again, which cost more
+    than the rest of that lookup). Tuples rather than lists or sets: once the garbage collector
+    has seen them, tuples of ints are no longer tracked, so a large batch costs it less.
 
     One query, from a subquery of the events when the events were not claimed or limited; from
     the listed ids otherwise (the claim skipped rows locked elsewhere, which re-running its query
-    would not), in as many queries as the database's parameter limit asks (``in_chunks``).
+    would not), in as many queries as the database's parameter limit asks (``id_filters``).
     """
     needing = [row[PK] for row in rows if routes[row[SOURCE]].following]
     if not needing:
         return {}, []
-    pairs: Iterable[tuple[int, int]] = []
+    pairs: list[tuple[int, int]] = []
     if filters.claims or filters.limit is not None:
-        for ids in in_chunks(needing, using):
-            pairs = [
-                *pairs,
-                *active_actor_rows()
-                .using(using)
-                .filter(event_id__in=ids)
-                .values_list("event_id", "entity_id"),
-            ]
-        actor_ids: ActorIds = list({actor for _, actor in pairs})
+        actor_rows = active_actor_rows().using(using).values_list("event_id", "entity_id")
+        for condition in id_filters("event_id", needing, using):
+            pairs += actor_rows.filter(condition)
     else:
         # Without the seen filter: an event another process marks seen between the two
         # statements keeps its actors (the actors of extra events are simply unused).
         unfiltered = filtered_events(medium, dataclasses.replace(filters, seen=None))
         following_sources = [source_id for source_id, route in routes.items() if route.following]
-        actor_rows = (
+        pairs = list(
             active_actor_rows()
             .using(using)
             .filter(event_id__in=unfiltered.filter(source_id__in=following_sources).values("pk"))
+            .values_list("event_id", "entity_id")
         )
-        pairs = actor_rows.values_list("event_id", "entity_id")
-        actor_ids = actor_rows.values("entity_id")
     actors: dict[int, tuple[int, ...]] = {}
     for event_id, actor in pairs:
         actors[event_id] = (*actors.get(event_id, ()), actor)
-    return actors, actor_ids
+    return actors, list({actor for _, actor in pairs})
 
 
 def targets_of(
@@ -295,12 +285,17 @@ def targets_of(
 def with_entities(rows: list[Row], targets: list[tuple[int, ...]], using: str) -> EventsTargets:
     """``[(event, [target entities])]`` for the events with targets, each built from its row as
     Django builds the rows it reads (``Event.from_db``); events with the same targets share one
-    list. One query for every entity."""
+    list. One query for the entities (``id_filters``)."""
     # Each distinct tuple object once (hashing a long tuple of ids for every event would cost
     # more than the rest), then one list per distinct value.
     distinct = {id(ids): ids for ids in targets if ids}
     # all_objects: an entity deactivated since the routing queries still has its row.
-    entities = Entity.all_objects.using(using).in_bulk(set().union(*distinct.values()))
+    entity_rows = Entity.all_objects.using(using)
+    entities = {
+        entity.pk: entity
+        for condition in id_filters("id", list(set().union(*distinct.values())), using)
+        for entity in entity_rows.filter(condition)
+    }
     by_value: dict[tuple[int, ...], list[Entity]] = {}
     lists = {}
     for key, ids in distinct.items():
@@ -315,23 +310,17 @@ def with_entities(rows: list[Row], targets: list[tuple[int, ...]], using: str) -
 
 
 class DefaultFollowers:
-    """Followers of actors under the default rule: the actors and their sub-entities, from one
-    query over the relationships of every actor of the batch (``actor_ids``: a subquery, or a
-    list queried in chunks the database accepts)."""
+    """Followers of actors under the default rule: the actors and their sub-entities, from the
+    relationships of every actor of the batch (``actor_ids``), in one query or as many as the
+    database's parameter limit asks (``id_filters``)."""
 
-    def __init__(self, actor_ids: ActorIds, using: str) -> None:
+    def __init__(self, actor_ids: list[int], using: str) -> None:
         self.subs: dict[int, list[int]] = defaultdict(list)
         relationships = EntityRelationship.objects.using(using).values_list(
             "super_entity_id", "sub_entity_id"
         )
-        if isinstance(actor_ids, models.QuerySet):
-            pieces: Iterable[Iterable[tuple[int, int]]] = [
-                relationships.filter(super_entity_id__in=actor_ids)
-            ]
-        else:
-            pieces = (relationships.filter(super_entity_id__in=ids) for ids in in_chunks(actor_ids, using))
-        for piece in pieces:
-            for super_id, sub_id in piece:
+        for condition in id_filters("super_entity_id", actor_ids, using):
+            for super_id, sub_id in relationships.filter(condition):
                 self.subs[super_id].append(sub_id)
 
     def reached(self, actors: tuple[int, ...], route: SourceRouting) -> frozenset[int]:
