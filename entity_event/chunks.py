@@ -58,6 +58,7 @@ class AnyOfIds(Lookup):  # type: ignore[type-arg]
     prepare_rhs = False
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
+        """The condition, with the ids as one list parameter (an array to the driver)."""
         column, params = compiler.compile(self.lhs)
         return f"{column} = ANY(%s::bigint[])", (*params, list(self.rhs))
 
