@@ -250,6 +250,23 @@ def copy(cursor: Any, model: type, columns: tuple[str, ...], text: str) -> None:
     copy_text(cursor.cursor, f"COPY {table} ({', '.join(columns)}) FROM STDIN", text)
 
 
+def jsonb_binary(value: Any) -> bytes:
+    """A value in the binary form of ``jsonb``: a version byte, then the JSON text."""
+    return b"\x01" + json.dumps(value).encode()
+
+
+def copy_binary(
+    cursor: Any, model: type, columns: tuple[str, ...], rows: list[tuple], types: list[str]
+) -> None:
+    """``COPY`` rows in the binary format (psycopg 3 only), the column ``types`` declared: a
+    ``jsonb`` value is sent as ``bytea``, its binary form being a version byte and the text."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copying:
+        copying.set_types(types)
+        for row in rows:
+            copying.write_row(row)
+
+
 def measure(run: Callable[[Any], Any], arguments: list[Any], repeat: int) -> tuple[float, int, Any]:
     """(median ms, queries of one call, a result) of ``run(argument)`` over ``repeat`` calls
     spread over ``arguments``, after one untimed call per argument."""
@@ -302,10 +319,11 @@ def measure_side_by_side(
 
 
 def ingest_cases(world: World) -> list[tuple[str, Callable[[Any], Any]]]:
-    """``create_events`` of 1,000 events with two actors, and the same rows by ``COPY`` and by
-    one multi-row ``INSERT``, each rolled back. The arguments of ``create_events`` are built
-    once, outside the timing (each call is rolled back, so their uuids stay free); the raw
-    statements build their rows, which is their share of the work."""
+    """``create_events`` of 1,000 events with two actors, and the same rows by ``COPY`` (in its
+    text format, and in its binary format) and by one multi-row ``INSERT``, each rolled back.
+    The arguments of ``create_events`` are built once, outside the timing (each call is rolled
+    back, so their uuids stay free); the raw statements build their rows, which is their share
+    of the work, and draw their ids as ``create_events`` does."""
     source = world.sources[0]
     counter = iter(range(10**9))
     arguments = [
@@ -317,20 +335,21 @@ def ingest_cases(world: World) -> list[tuple[str, Callable[[Any], Any]]]:
         }
         for n in range(1000)
     ]
+    event_columns = ("id", "source_id", "context", "time", "time_expires", "uuid")
 
-    def raw(use_copy: bool) -> Callable[[Any], Any]:
+    def raw(way: str) -> Callable[[Any], Any]:
         def run(_: Any) -> None:
             number = next(counter)
-            now = timezone.now().isoformat()
-            never = never_expires().isoformat()
+            now, never = timezone.now(), never_expires()
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, 1000)",
+                    "SELECT nextval((SELECT pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, 1000)",
                     [Event._meta.db_table],
                 )
                 ids = [row[0] for row in cursor.fetchall()]
+                context = jsonb_binary if way == "binary" else json.dumps
                 events = [
-                    (pk, source.pk, json.dumps({"n": n, "actor": "someone"}), now, never, f"raw-{number}-{n}")
+                    (pk, source.pk, context({"n": n, "actor": "someone"}), now, never, f"raw-{number}-{n}")
                     for n, pk in enumerate(ids)
                 ]
                 actors = [
@@ -338,11 +357,18 @@ def ingest_cases(world: World) -> list[tuple[str, Callable[[Any], Any]]]:
                     for n, pk in enumerate(ids)
                     for actor in (world.actors[n % 500], world.actors[n % 500 + 1])
                 ]
-                if use_copy:
-                    copy(cursor, Event, ("id", "source_id", "context", "time", "time_expires", "uuid"),
-                         "".join("\t".join(map(str, row)) + "\n" for row in events))  # fmt: skip
+                if way == "text":
+                    now_text, never_text = now.isoformat(), never.isoformat()
+                    copy(cursor, Event, event_columns, "".join(
+                        f"{pk}\t{source_id}\t{context}\t{now_text}\t{never_text}\t{uuid}\n"
+                        for pk, source_id, context, _, _, uuid in events
+                    ))  # fmt: skip
                     copy(cursor, EventActor, ("event_id", "entity_id"),
                          "".join(f"{a}\t{b}\n" for a, b in actors))  # fmt: skip
+                elif way == "binary":
+                    copy_binary(cursor, Event, event_columns, events,
+                                ["int8", "int8", "bytea", "timestamptz", "timestamptz", "text"])  # fmt: skip
+                    copy_binary(cursor, EventActor, ("event_id", "entity_id"), actors, ["int8", "int4"])
                 else:
                     event_table = connection.ops.quote_name(Event._meta.db_table)
                     actor_table = connection.ops.quote_name(EventActor._meta.db_table)
@@ -365,8 +391,9 @@ def ingest_cases(world: World) -> list[tuple[str, Callable[[Any], Any]]]:
             "create_events(1,000 events, 2 actors)",
             rolled_back(lambda _: Event.objects.create_events(arguments)),
         ),
-        ("raw COPY of the same rows", rolled_back(raw(use_copy=True))),
-        ("raw INSERT ... VALUES of the same rows", rolled_back(raw(use_copy=False))),
+        ("raw COPY of the same rows", rolled_back(raw("text"))),
+        ("raw COPY (binary format) of the same rows", rolled_back(raw("binary"))),
+        ("raw INSERT ... VALUES of the same rows", rolled_back(raw("insert"))),
     ]
 
 
@@ -475,11 +502,12 @@ def main() -> None:
             for (name, _), (milliseconds, queries) in zip(ingest, ingest_medians, strict=True):
                 medians.append(milliseconds)
                 print(f"  {name:<42} {milliseconds:9.2f} ms  {queries:3} queries")
-            ratios = [ours / copy for ours, copy in zip(timings[0], timings[1], strict=True)]
-            print(
-                f"  create_events / raw COPY: {statistics.median(ratios):.2f} (median of the rounds' "
-                f"ratios), {medians[-3] / medians[-2]:.2f} (ratio of the medians)"
-            )
+            for label, other in (("raw COPY", 1), ("raw binary COPY", 2)):
+                ratios = [ours / copy for ours, copy in zip(timings[0], timings[other], strict=True)]
+                print(
+                    f"  create_events / {label}: {statistics.median(ratios):.2f} (median of the rounds' "
+                    f"ratios), {ingest_medians[0][0] / ingest_medians[other][0]:.2f} (ratio of the medians)"
+                )
             for table_name, (table_bytes, index_bytes) in table_sizes().items():
                 per_million = 10**6 / size / 2**20
                 print(

@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from entity.models import Entity
 
-from entity_event.bulk_writes import insert_actors, insert_events
+from entity_event.bulk_writes import NewEvent, insert_events
 from entity_event.chunks import in_chunks
 from entity_event.models import Event, Source
 from entity_event.models.events import UUID_MAX_LENGTH
@@ -40,10 +40,6 @@ from entity_event.validation import (
 #: The keys an item of ``create_events`` may have: the keyword arguments of ``create_event``.
 ARGUMENT_NAMES = frozenset(EventArguments.__annotations__)
 
-#: The fields of ``Event`` in the order of its positional arguments (``_prepare`` builds events
-#: from positional values, which costs Django less than keywords); a test keeps it true.
-EVENT_FIELDS = ("id", "source_id", "context", "time", "time_expires", "uuid")
-
 #: ``Event.source``, whose cache ``_prepare`` fills with the source given as an instance.
 SOURCE_FIELD = Event._meta.get_field("source")
 
@@ -52,13 +48,13 @@ SOURCE_FIELD = Event._meta.get_field("source")
 class _PendingEvent:
     """One event of a ``create_events`` call on its way to the database."""
 
-    event: Event
-    context_json: str  # the event's context as the JSON text to store
-    actor_ids: list[int]
+    values: NewEvent
+    source: Source | None  # the source, when it was given as an instance (event.source's cache)
     ignore_duplicates: bool
     duplicate: bool = False
     source_id_to_check: int | None = field(default=None)
     actor_ids_to_check: list[int] = field(default_factory=list)
+    event: Event | None = None  # the saved event, once inserted
 
 
 def create_events(
@@ -70,7 +66,7 @@ def create_events(
     pending = []
     for position, kwargs in enumerate(kwargs_list):
         try:
-            pending.append(_prepare(model, kwargs, never))
+            pending.append(_prepare(kwargs, never))
         except TypeError as error:  # each message names the argument; say which item it is in
             raise TypeError(f"create_events[{position}]: {error}") from error
         except ValueError as error:
@@ -82,11 +78,7 @@ def create_events(
     _mark_duplicates_within_batch(pending)
     with transaction.atomic(using=using):
         _insert_events(model, using, pending)
-        actor_rows = (
-            (item.event.pk, actor_id) for item in pending if not item.duplicate for actor_id in item.actor_ids
-        )
-        insert_actors(actor_rows, using)
-    created = [item.event for item in pending if not item.duplicate]
+    created = [item.event for item in pending if item.event is not None]
     if created:
 
         def announce_created_events() -> None:
@@ -94,16 +86,16 @@ def create_events(
 
         # robust: a failing receiver is logged; the events are committed already.
         transaction.on_commit(announce_created_events, using=using, robust=True)
-    return [None if item.duplicate else item.event for item in pending]
+    return [item.event for item in pending]
 
 
-def _prepare(model: type[Event], kwargs: object, never: datetime) -> _PendingEvent:
+def _prepare(kwargs: object, never: datetime) -> _PendingEvent:
     """Validate one event's arguments (whatever the caller passed: they are checked here) and
-    build its unsaved ``Event`` (``never``: the default expiry). Errors name the argument; the
-    caller adds which item of the batch it was.
+    gather its values (``never``: the default expiry). Errors name the argument; the caller adds
+    which item of the batch it was.
 
     This runs for every event of a batch: the common case (a dict of valid arguments) takes the
-    cheapest tests first, and the event is built from positional values (``EVENT_FIELDS``)."""
+    cheapest tests first."""
     if not isinstance(kwargs, dict) and not isinstance(kwargs, Mapping):
         raise TypeError(f"expected a dict of create_event arguments, got {type(kwargs).__name__}")
     arguments: Mapping[str, object] = kwargs
@@ -115,31 +107,30 @@ def _prepare(model: type[Event], kwargs: object, never: datetime) -> _PendingEve
     source_id = model_pk(source, Source, "source")
     context = arguments.get("context")
     context, context_json = encode_context({} if context is None else context, "context")
-    event_uuid = arguments.get("uuid")
     time = check_time(arguments.get("time"), "time")
     time_expires = check_time(arguments.get("time_expires"), "time_expires")
-    # Positional values in the order of EVENT_FIELDS; Django takes the second for the attname
-    # source_id, where django-stubs expects a Source.
-    event = model(  # type: ignore[misc]
-        None,
+    event_uuid = arguments.get("uuid")
+    if event_uuid is None:
+        event_uuid = uuid_module.uuid4().hex
+    else:
+        event_uuid = check_uuid(event_uuid, "uuid", UUID_MAX_LENGTH)
+    actor_ids, actor_ids_to_check = _actor_ids(arguments.get("actors"))
+    values = NewEvent(
         source_id,
         context,
+        context_json,
         timezone.now() if time is None else time,
         never if time_expires is None else time_expires,
-        uuid_module.uuid4().hex if event_uuid is None else check_uuid(event_uuid, "uuid", UUID_MAX_LENGTH),
+        event_uuid,
+        actor_ids,
     )
-    if isinstance(source, Source):  # event.source without a query, as with Event(source=source)
-        SOURCE_FIELD.set_cached_value(event, source)
-
-    actor_ids, actor_ids_to_check = _actor_ids(arguments.get("actors"))
     ignore_duplicates = arguments.get("ignore_duplicates", False)
     if ignore_duplicates is not False:
         check_flag(ignore_duplicates, "ignore_duplicates")
 
     return _PendingEvent(
-        event=event,
-        context_json=context_json,
-        actor_ids=actor_ids,
+        values=values,
+        source=source if isinstance(source, Source) else None,
         ignore_duplicates=ignore_duplicates is True,
         source_id_to_check=None if isinstance(source, Source) else source_id,
         actor_ids_to_check=actor_ids_to_check,
@@ -193,15 +184,15 @@ def _mark_duplicates_within_batch(pending: list[_PendingEvent]) -> None:
     """A uuid repeated in one batch: the first wins, the others are duplicates."""
     seen: set[str] = set()
     for item in pending:
-        if item.event.uuid in seen:
+        if item.values.uuid in seen:
             if not item.ignore_duplicates:
-                raise IntegrityError(f"duplicate uuid {item.event.uuid!r} in one create_events call")
+                raise IntegrityError(f"duplicate uuid {item.values.uuid!r} in one create_events call")
             item.duplicate = True
-        seen.add(item.event.uuid)
+        seen.add(item.values.uuid)
 
 
 def _existing_uuids(model: type[Event], using: str, items: list[_PendingEvent]) -> set[str]:
-    uuids = [item.event.uuid for item in items if item.ignore_duplicates]
+    uuids = [item.values.uuid for item in items if item.ignore_duplicates]
     return _existing(model.objects.using(using), "uuid", uuids, using)
 
 
@@ -217,7 +208,7 @@ def _insert_events(model: type[Event], using: str, pending: list[_PendingEvent])
     existing = _existing_uuids(model, using, [item for item in pending if not item.duplicate])
     while True:
         for item in pending:
-            if item.event.uuid in existing and item.ignore_duplicates:
+            if item.values.uuid in existing and item.ignore_duplicates:
                 item.duplicate = True
         to_insert = [item for item in pending if not item.duplicate]
         if not to_insert:
@@ -225,17 +216,24 @@ def _insert_events(model: type[Event], using: str, pending: list[_PendingEvent])
         # Concurrent writers may share uuids: inserting them in one global order makes a writer
         # wait for another instead of each holding a uuid the other needs (a deadlock, which
         # PostgreSQL breaks by failing one of the writers, whether or not it ignores duplicates).
-        in_order = sorted(to_insert, key=attrgetter("event.uuid"))
-        events = [item.event for item in in_order]
-        contexts = [item.context_json for item in in_order]
+        in_order = sorted(to_insert, key=attrgetter("values.uuid"))
         if not any(item.ignore_duplicates for item in to_insert):
-            insert_events(events, contexts, using)
+            _insert_in_order(model, using, in_order)
             return
         try:
             with transaction.atomic(using=using):
-                insert_events(events, contexts, using)
+                _insert_in_order(model, using, in_order)
             return
         except IntegrityError:
             existing = _existing_uuids(model, using, to_insert)
             if not existing:
                 raise
+
+
+def _insert_in_order(model: type[Event], using: str, items: list[_PendingEvent]) -> None:
+    """Insert the events of ``items`` in this order and give each item its saved event."""
+    events = insert_events(model, [item.values for item in items], using)
+    for item, event in zip(items, events, strict=True):
+        if item.source is not None:  # event.source without a query, as with Event(source=source)
+            SOURCE_FIELD.set_cached_value(event, item.source)
+        item.event = event

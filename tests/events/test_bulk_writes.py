@@ -11,8 +11,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from entity_event.bulk_writes import copy_text, copy_values
-from entity_event.creation import EVENT_FIELDS
+from entity_event.bulk_writes import EVENT_COLUMNS, copy_text, copy_values
 from entity_event.models import Event, EventActor
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +21,8 @@ AWKWARD = "tab\there, line\nbreak, return\r, back\\slash, \\N, \\., quote\" ' an
 
 
 def test_the_positional_order_of_event_fields():
-    # creation builds events from positional values in this order.
-    assert tuple(field.attname for field in Event._meta.concrete_fields) == EVENT_FIELDS
+    # insert_events builds events from positional values in this order.
+    assert tuple(field.attname for field in Event._meta.concrete_fields) == EVENT_COLUMNS
 
 
 def test_awkward_text_is_stored_as_given(photo_source, alice):
