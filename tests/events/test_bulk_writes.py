@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init, pre_init
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -64,6 +65,83 @@ def test_postgresql_writes_by_copy(photo_source, alice):
         Event.objects.create_events([{"source": photo_source, "actors": [alice]}] * 2)
     statements = [query["sql"].split(" (")[0] for query in captured if "COPY" in query["sql"]]
     assert statements == ['COPY "entity_event_event"', 'COPY "entity_event_eventactor"']
+
+
+def test_the_events_returned_are_those_django_builds(photo_source, alice):
+    # Built without Model.__init__ when nothing listens: the same fields, values and state.
+    events = Event.objects.create_events(
+        [{"source": photo_source, "actors": [alice], "context": {"n": n}, "uuid": f"u{n}"} for n in range(3)]
+    )
+    for event in events:
+        built = Event(event.pk, photo_source.pk, event.context, event.time, event.time_expires, event.uuid)
+        assert {**vars(event), "_state": None} == {**vars(built), "_state": None}
+        assert (event._state.adding, event._state.db) == (False, "default")
+        assert event.source == photo_source
+        event.context = {"changed": True}
+        event.save()
+        assert Event.objects.get(pk=event.pk).context == {"changed": True}
+
+
+def test_init_signals_are_sent_to_their_receivers(photo_source):
+    # With a receiver, each event is built by Model.__init__, which sends both signals.
+    received = []
+
+    def receiver(signal, sender, **kwargs):
+        received.append((signal, kwargs.get("instance")))
+
+    pre_init.connect(receiver, sender=Event)
+    post_init.connect(receiver, sender=Event)
+    try:
+        events = Event.objects.create_events([{"source": photo_source, "uuid": f"u{n}"} for n in range(3)])
+    finally:
+        pre_init.disconnect(receiver, sender=Event)
+        post_init.disconnect(receiver, sender=Event)
+    assert [signal for signal, _ in received] == [pre_init, post_init] * 3
+    assert [instance for _, instance in received if instance is not None] == events
+
+
+def test_an_init_of_its_own_builds_each_event(monkeypatch, photo_source):
+    calls = []
+    django_init = Event.__init__
+
+    def own_init(self, *args, **kwargs):
+        calls.append(args)
+        django_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Event, "__init__", own_init)
+    events = Event.objects.create_events([{"source": photo_source, "uuid": f"u{n}"} for n in range(3)])
+    assert len(calls) == 3
+    assert sorted(event.uuid for event in events) == ["u0", "u1", "u2"]
+
+
+def copy_statements(create):
+    with CaptureQueriesContext(connection) as captured:
+        create()
+    return [query["sql"] for query in captured if query["sql"].startswith("COPY")]
+
+
+@pytest.mark.postgresql
+def test_psycopg_sends_the_events_in_the_binary_format(photo_source, alice):
+    if connection.Database.__name__ != "psycopg":
+        pytest.skip("psycopg2 writes COPY's text format")
+    context = {AWKWARD: [AWKWARD, 1.5, None, True], "emoji": "🎉"}
+    statements = copy_statements(
+        lambda: Event.objects.create_event(source=photo_source, context=context, actors=[alice], uuid=AWKWARD)
+    )
+    assert statements[0].startswith('COPY "entity_event_event"')
+    assert statements[0].endswith(" FROM STDIN (FORMAT BINARY)")
+    assert Event.objects.get(uuid=AWKWARD).context == context
+
+
+@pytest.mark.postgresql
+@override_settings(USE_TZ=False)
+def test_naive_times_are_sent_as_text(photo_source):
+    # Binary timestamptz needs aware times: without USE_TZ the rows go as text, and a naive time
+    # means the connection's time zone, as Django stores it.
+    moment = datetime(2026, 5, 1, 12, 30)
+    statements = copy_statements(lambda: Event.objects.create_event(source=photo_source, time=moment))
+    assert statements[0].endswith(" FROM STDIN")
+    assert Event.objects.get().time == moment
 
 
 @pytest.mark.postgresql
