@@ -37,7 +37,7 @@ from django.db.models import Field
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
-from entity_event.models import Event, EventActor, EventSeen
+from entity_event.models import Event, EventActor, EventSeen, Source
 from entity_event.validation import JSONObject
 
 #: A row that ``COPY`` writes: ids, strings, times (and, in the binary format, JSON values).
@@ -46,6 +46,9 @@ CopyRow = tuple[object, ...]
 #: The event columns a ``COPY`` writes, in the order of the rows of ``insert_events``: the order
 #: of ``Event``'s fields, in which it builds events from positional values (a test keeps it true).
 EVENT_COLUMNS = ("id", "source_id", "context", "time", "time_expires", "uuid")
+
+#: ``Event.source``, whose cache ``event_instance`` fills with a source given as an instance.
+SOURCE_FIELD = Event._meta.get_field("source")
 
 #: ``COPY``'s text format reads a backslash as an escape and tabs and line ends as separators.
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -62,6 +65,7 @@ class NewEvent(NamedTuple):
     checks them)."""
 
     source_id: int
+    source: Source | None  # the source, when it was given as an instance: event.source's cache
     context: JSONObject
     context_json: str  # the context as the JSON text to store
     time: datetime
@@ -152,6 +156,8 @@ def event_instance(model: type[Event], pk: int | None, new: NewEvent, using: str
         # Positional values in the order of the fields (EVENT_COLUMNS): Django's fast path of
         # Model.__init__. django-stubs expects a Source second, hence the ignore.
         event = model(pk, new.source_id, new.context, new.time, new.time_expires, new.uuid)  # type: ignore[misc]
+    if new.source is not None:  # event.source without a query, as with Event(source=source)
+        SOURCE_FIELD.set_cached_value(event, new.source)
     if pk is not None:
         event._state.adding = False
         event._state.db = using

@@ -40,16 +40,12 @@ from entity_event.validation import (
 #: The keys an item of ``create_events`` may have: the keyword arguments of ``create_event``.
 ARGUMENT_NAMES = frozenset(EventArguments.__annotations__)
 
-#: ``Event.source``, whose cache ``_prepare`` fills with the source given as an instance.
-SOURCE_FIELD = Event._meta.get_field("source")
-
 
 @dataclass(slots=True)
 class _PendingEvent:
     """One event of a ``create_events`` call on its way to the database."""
 
     values: NewEvent
-    source: Source | None  # the source, when it was given as an instance (event.source's cache)
     ignore_duplicates: bool
     duplicate: bool = False
     source_id_to_check: int | None = field(default=None)
@@ -117,6 +113,7 @@ def _prepare(kwargs: object, never: datetime) -> _PendingEvent:
     actor_ids, actor_ids_to_check = _actor_ids(arguments.get("actors"))
     values = NewEvent(
         source_id,
+        source if isinstance(source, Source) else None,
         context,
         context_json,
         timezone.now() if time is None else time,
@@ -130,7 +127,6 @@ def _prepare(kwargs: object, never: datetime) -> _PendingEvent:
 
     return _PendingEvent(
         values=values,
-        source=source if isinstance(source, Source) else None,
         ignore_duplicates=ignore_duplicates is True,
         source_id_to_check=None if isinstance(source, Source) else source_id,
         actor_ids_to_check=actor_ids_to_check,
@@ -234,6 +230,4 @@ def _insert_in_order(model: type[Event], using: str, items: list[_PendingEvent])
     """Insert the events of ``items`` in this order and give each item its saved event."""
     events = insert_events(model, [item.values for item in items], using)
     for item, event in zip(items, events, strict=True):
-        if item.source is not None:  # event.source without a query, as with Event(source=source)
-            SOURCE_FIELD.set_cached_value(event, item.source)
         item.event = event
