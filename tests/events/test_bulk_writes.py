@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.db.models.signals import post_init, pre_init
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -174,3 +174,39 @@ def test_copy_with_either_driver(driver):
         ]
     finally:
         raw.close()
+
+
+def test_elsewhere_the_events_go_in_by_insert_and_their_actors_by_executemany(photo_source, alice, bob):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL writes by COPY")
+    arguments = [
+        {"source": photo_source, "actors": [alice, bob][: n % 3], "context": {"n": n}, "uuid": f"u{n:03}"}
+        for n in range(450)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        events = Event.objects.create_events(arguments)
+    inserts = [query["sql"] for query in captured if "INSERT" in query["sql"]]
+    batch = connection.ops.bulk_batch_size(Event._meta.concrete_fields[1:], arguments)
+    assert len(inserts) == -(-450 // batch) + 1
+    assert all(sql.startswith("INSERT") and "RETURNING" in sql for sql in inserts[:-1])
+    actor_rows = sum(n % 3 for n in range(450))
+    table = connection.ops.quote_name("entity_event_eventactor")
+    assert inserts[-1].startswith(f"{actor_rows} times: INSERT INTO {table}")  # one executemany
+    stored = dict(Event.objects.values_list("uuid", "pk"))
+    actors = set(EventActor.objects.values_list("event_id", "entity_id"))
+    assert len(actors) == actor_rows
+    for n, event in enumerate(events):
+        assert (event.uuid, event.context, stored[event.uuid]) == (f"u{n:03}", {"n": n}, event.pk)
+        assert all((event.pk, actor.pk) in actors for actor in [alice, bob][: n % 3])
+
+
+def test_a_database_that_cannot_return_the_ids_is_refused(monkeypatch, photo_source):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL writes by COPY")
+    # (A property on the class wins over a value cached on the instance.)
+    monkeypatch.setattr(
+        type(connection.features), "can_return_rows_from_bulk_insert", property(lambda self: False)
+    )
+    with pytest.raises(NotSupportedError, match="returns the ids of a multi-row INSERT"):
+        Event.objects.create_events([{"source": photo_source}])
+    assert not Event.objects.exists()
