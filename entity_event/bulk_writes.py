@@ -5,9 +5,14 @@ On PostgreSQL the events and their actors go in by ``COPY ... FROM STDIN``, the 
 bulk loader: for a thousand events it costs about half what a multi-row ``INSERT`` does, because
 the server parses no statement parameters and the client adapts no values one by one. ``COPY``
 returns no ids, so the events' ids are drawn from the table's sequence first (one query). Three
-statements in all, whatever the number of rows, with psycopg (3) or psycopg2.
+statements in all, whatever the number of rows, with psycopg (3) or psycopg2; with psycopg 3 the
+events go in ``COPY``'s binary format (``binary_copy_supported``).
 
-Elsewhere (SQLite, MariaDB) ``bulk_create`` writes them, which returns the ids on both.
+Elsewhere (SQLite, MariaDB) the events go in by multi-row ``INSERT ... RETURNING`` statements
+written here, and their actors by one ``executemany`` (``create_in_bulk``).
+
+Either way the instances returned are built as the rows are written, without
+``Model.__init__`` when nothing would notice (``quick_instances``).
 
 Seen marks (``insert_seen``) go in on PostgreSQL by one ``INSERT ... SELECT`` from an array of
 the events' ids: three parameters, whatever the number of events, where ``bulk_create`` builds an
@@ -189,10 +194,9 @@ def quick_instances(model: type[Event]) -> bool:
     )
 
 
-def event_instance(model: type[Event], pk: int | None, new: NewEvent, using: str, quick: bool) -> Event:
-    """The instance of the event ``new``: unsaved without ``pk``; with it, the instance of the
-    row just inserted with that id, as Django's ``from_db`` makes it (``quick``: see
-    ``quick_instances``)."""
+def event_instance(model: type[Event], pk: int, new: NewEvent, using: str, quick: bool) -> Event:
+    """The instance of the event ``new`` just inserted with the id ``pk``, saved, as Django's
+    ``from_db`` makes it (``quick``: see ``quick_instances``)."""
     if quick:
         event = model.__new__(model)
         event.__dict__.update(
@@ -210,9 +214,8 @@ def event_instance(model: type[Event], pk: int | None, new: NewEvent, using: str
         event = model(pk, new.source_id, new.context, new.time, new.time_expires, new.uuid)  # type: ignore[misc]
     if new.source is not None:  # event.source without a query, as with Event(source=source)
         SOURCE_FIELD.set_cached_value(event, new.source)
-    if pk is not None:
-        event._state.adding = False
-        event._state.db = using
+    event._state.adding = False
+    event._state.db = using
     return event
 
 
