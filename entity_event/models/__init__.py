@@ -2,7 +2,8 @@
 which medium (``mediums``), what happened (``events``), how it looks (``renderers``), where it
 went (``deliveries``) and who read it (``reads``).
 
-Everything is importable from ``entity_event.models``, as in the 0.7 API. The model methods of
+Everything is importable from ``entity_event.models``, as in the 0.7 API, and so are the event
+queryset and manager (``EventQuerySet``, ``EventManager``), which 3.x code imports from here. The model methods of
 that API delegate to the services: routing and targets (who receives which event), claims (seen
 marks) and rendering (how it looks); docs/architecture.rst draws the layers.
 """
@@ -14,6 +15,7 @@ from entity_event.models.reads import ReadMark, ReadState
 from entity_event.models.renderers import ContextRenderer, RenderingStyle
 from entity_event.models.sources import Source, SourceGroup
 from entity_event.models.subscriptions import Subscription, Unsubscription
+from entity_event.querysets import EventManager, EventQuerySet
 
 __all__ = [
     "AdminEvent",
@@ -21,6 +23,8 @@ __all__ = [
     "Delivery",
     "Event",
     "EventActor",
+    "EventManager",
+    "EventQuerySet",
     "EventSeen",
     "Medium",
     "ReadMark",

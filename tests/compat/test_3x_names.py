@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, models
 from django.test import override_settings
 
 from entity_event import context_loader
@@ -127,6 +127,16 @@ class TestGetFilteredEvents:
         with pytest.raises(error, match=message):
             call(world.email)
         assert EventSeen.objects.count() == before
+
+
+def test_the_queryset_and_manager_classes_import_from_the_models_module():
+    """3.x code imports the classes themselves from ``entity_event.models`` (to subclass them, or
+    in type hints): they are the ones the events use."""
+    from entity_event.models import EventManager, EventQuerySet
+
+    assert isinstance(Event.objects, EventManager)
+    assert isinstance(Event.objects.all(), EventQuerySet)
+    assert issubclass(EventManager, models.Manager)
 
 
 class TestEventManager:
