@@ -162,7 +162,7 @@ def insert_returning_ids(
         )
         for new in new_events
     ]
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(column) for column in EVENT_COLUMNS[1:])
     insert = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
     placeholders = f"({', '.join(['%s'] * len(fields))})"
     size = connection.ops.bulk_batch_size(fields, rows)
@@ -171,7 +171,7 @@ def insert_returning_ids(
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             cursor.execute(
-                f"{insert}{', '.join([placeholders] * len(batch))} RETURNING {quote(model._meta.pk.column)}",
+                f"{insert}{', '.join([placeholders] * len(batch))} RETURNING {quote(EVENT_COLUMNS[0])}",
                 [value for row in batch for value in row],
             )
             ids.extend(pk for (pk,) in cursor.fetchall())

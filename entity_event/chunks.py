@@ -50,7 +50,7 @@ def in_chunks(values: Sequence[T], using: str) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-class AnyOfIds(Lookup):  # type: ignore[type-arg]
+class AnyOfIds(Lookup):
     """``column = ANY(%s::bigint[])`` on PostgreSQL: the column is one of a list of integer ids,
     bound as one array parameter (used as ``filter(AnyOfIds(F(column), ids))``, unregistered)."""
 

@@ -7,7 +7,7 @@ By default an entity follows itself and its super-entities. A ``Medium`` subclas
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TypeAlias
 
 from django.db import models
@@ -21,8 +21,9 @@ from entity_event.validation import model_pk
 #: iterable of entities or ids (an id alone is accepted too).
 Entities: TypeAlias = Entity | int | Iterable[Entity | int]
 
-#: A subquery of entity ids (``values("pk")``) or a list of them: something usable in ``pk__in``.
-EntityIds: TypeAlias = models.QuerySet[Entity, Mapping[str, object]] | list[int]
+#: A subquery of entity ids (``values_list("pk", flat=True)``) or a list of them: something usable
+#: in ``pk__in``.
+EntityIds: TypeAlias = models.QuerySet[Entity, int] | list[int]
 
 
 def entity_id_of(value: object, argument: str) -> int:
@@ -39,7 +40,7 @@ def entity_ids(entities: Entities, argument: str = "entities") -> EntityIds:
             raise TypeError(
                 f"{argument}: expected a queryset of Entity, got one of {entities.model.__name__}"
             )
-        return entities.values("pk")
+        return entities.values_list("pk", flat=True)
     if isinstance(entities, (Entity, int)) and not isinstance(entities, bool):
         return [entity_id_of(entities, argument)]
     if isinstance(entities, (str, bytes)) or not isinstance(entities, Iterable):

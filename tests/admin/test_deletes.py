@@ -70,6 +70,11 @@ def delete_selected(client, objs, confirm: bool = False):
     return client.post(reverse(f"admin:entity_event_{model._meta.model_name}_changelist"), data)
 
 
+def list_items_of_the_content(response) -> int:
+    """The list items of the page's content, after the breadcrumbs (a list since Django 6.1)."""
+    return response.content.partition(b'<div id="content"')[2].count(b"<li>")
+
+
 def summary(response) -> tuple:
     """What the confirmation page shows: the lines, the counts, the missing permissions, the
     protected lines."""
@@ -368,7 +373,7 @@ class TestQueryCounts:
         with django_assert_num_queries(MEDIUM_PAGE_QUERIES):
             response = admin_client.get(delete_url(email))
         assert dict(response.context["model_count"])["events seen"] == events
-        assert response.content.count(b"<li>") == MEDIUM_PAGE_LIST_ITEMS
+        assert list_items_of_the_content(response) == MEDIUM_PAGE_LIST_ITEMS
 
     @pytest.mark.parametrize("events", [5, 50])
     def test_a_source_with_events(
