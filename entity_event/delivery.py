@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import router, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -215,12 +215,26 @@ def send_email(batch: Batch) -> Failures:
     events = list({event.pk: event for event, _ in batch.pairs}.values())
     rendered = batch.medium.render(events)
     failures: Failures = {}
-    with get_connection() as connection:
+    with mail_connection() as connection:
         for target, target_events in _messages(batch):
             error = _send_one(connection, target, target_events, rendered)
             if error:
                 failures.update({(event, target): error for event in target_events})
     return failures
+
+
+def mail_connection() -> Any:
+    """A connection to the site's default mailer: ``mailers.default`` on Django 6.1 and later
+    (the ``MAILERS`` setting, or the older email settings while Django still reads them), else
+    ``get_connection()`` (``EMAIL_BACKEND``). Opened once for a batch, so that an SMTP server
+    is connected to once, not once per message."""
+    try:
+        from django.core.mail import mailers
+    except ImportError:  # Django 5.2 and 6.0, which have no mailers
+        from django.core.mail import get_connection
+
+        return get_connection()
+    return mailers.default
 
 
 def _messages(batch: Batch) -> list[tuple[Entity, list[Event]]]:
@@ -246,13 +260,12 @@ def _send_one(
         body="\n\n".join(rendered[event][0] for event in events),
         to=[address],
         headers={"Message-ID": message_id(events, target)},
-        connection=connection,
     )
     html = "\n".join(rendered[event][1] for event in events if rendered[event][1])
     if html:
         message.attach_alternative(html, "text/html")
     try:
-        message.send()
+        connection.send_messages([message])
     except Exception as error:  # the backend's own errors: SMTP refusals, lost connections
         return f"{type(error).__name__}: {error}"
     return ""

@@ -1,6 +1,8 @@
-"""Delivery as a task of django-tasks, run by the task workers a site already has, right after
-events are created. Optional: it needs the ``tasks`` extra (django-tasks, the backport of Django
-6's tasks framework) and a ``TASKS`` backend in the settings.
+"""Delivery as a task of the site's task workers, right after events are created.
+
+On Django 6.0 and later the task is one of Django's own tasks framework (``django.tasks``); on
+Django 5.2 it is one of django-tasks, the framework's backport (the ``tasks`` extra). Either way
+the site configures a ``TASKS`` backend in its settings, and its workers run the task.
 
 ``deliver_events`` is the task form of ``manage.py deliver_entity_events``: delivery batches of
 one medium until one finds nothing to do. ``deliver_on_creation`` enqueues it whenever a call of
@@ -11,14 +13,21 @@ running side by side, or beside the command, share the work instead of sending t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
-from django_tasks import task
 
 from entity_event.delivery import deliver_batch
 from entity_event.models import Medium
 from entity_event.signals import events_created
+
+if TYPE_CHECKING:  # mypy runs with the stubs of the newest Django
+    from django.tasks import task
+else:
+    try:
+        from django.tasks import task
+    except ImportError:  # Django 5.2: the backport
+        from django_tasks import task
 
 #: The handler of ``deliver_events`` unless told otherwise: one email per recipient.
 DEFAULT_HANDLER = "entity_event.delivery.send_email"

@@ -27,6 +27,7 @@ from entity_event.models import (
     EventSeen,
 )
 from tests.entities import make_entity
+from tests.mail import email_backend
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +115,7 @@ class TestAtLeastOnce:
 
         email = world["medium"]
         with (
-            override_settings(EMAIL_BACKEND="tests.delivery.test_deliver_command.RefusingBackend"),
+            email_backend("tests.delivery.test_deliver_command.RefusingBackend"),
             pytest.raises(OSError),
         ):
             quickstart.send_email_batch(email)
@@ -343,7 +344,7 @@ class TestSendEmail:
         assert "did not render" in Delivery.objects.first().last_error
 
     def test_a_refused_message_fails_alone(self, world):
-        with override_settings(EMAIL_BACKEND="tests.delivery.test_deliver_command.RefusingBackend"):
+        with email_backend("tests.delivery.test_deliver_command.RefusingBackend"):
             deliver("--batch-size", "100", "--max-batches", "1")
         assert set(Delivery.objects.values_list("attempts", "last_error")) == {
             (1, "ConnectionRefusedError: connection refused"),

@@ -29,7 +29,6 @@ import aiosmtpd.controller
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, OperationalError, connections
-from django.test import override_settings
 
 from entity_event.delivery import message_id
 from entity_event.models import (
@@ -42,6 +41,7 @@ from entity_event.models import (
     Subscription,
 )
 from tests.entities import entity_kind, make_entity
+from tests.mail import email_backend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database_server, pytest.mark.reliability]
 
@@ -125,9 +125,7 @@ def expected_message_ids() -> dict[str, tuple[int, int]]:
 def _worker(port: int, arguments: list[str]) -> None:
     """A worker process: its own database connection, the delivery command on the test server."""
     connections.close_all()
-    with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1", EMAIL_PORT=port
-    ):
+    with email_backend("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=port):
         call_command(
             "deliver_entity_events", "--medium", "email", *arguments, stdout=StringIO(), stderr=StringIO()
         )

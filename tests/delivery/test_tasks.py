@@ -1,21 +1,27 @@
-"""Delivery through django-tasks (``entity_event.tasks``): the task form of the command, enqueued
-after a committed ``create_event``. The suite's ``TASKS`` backend is django-tasks' immediate
-one, which runs a task as it is enqueued."""
+"""Delivery as a task (``entity_event.tasks``): the task form of the command, enqueued after a
+committed ``create_event``. The suite's ``TASKS`` backend is the immediate one, which runs a task
+as it is enqueued: Django's own (``django.tasks``) from 6.0 on, django-tasks' on 5.2."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
+import django
 import pytest
 from django.core import mail
 from django.db import transaction
-from django_tasks import TaskResultStatus
 
 from entity_event.models import Delivery, Event, EventSeen
 from entity_event.signals import events_created
 from entity_event.tasks import deliver_events, deliver_on_creation
 from tests.delivery.test_deliver_command import RecordingHandler
+
+if django.VERSION >= (6, 0):
+    from django.tasks import Task, TaskResultStatus
+else:
+    from django_tasks import TaskResultStatus
+    from django_tasks.base import Task
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +34,13 @@ def on_creation():
 
 
 class TestTask:
+    def test_is_a_task_of_the_framework_of_the_django_version(self):
+        """Django's own tasks framework where Django has one (6.0+), else the backport."""
+        assert isinstance(deliver_events, Task)
+        assert type(deliver_events).__module__.startswith(
+            "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+        )
+
     def test_runs_batches_until_one_is_idle(self, world):
         result = deliver_events.enqueue("email", batch_size=4)
         assert result.status == TaskResultStatus.SUCCESSFUL
