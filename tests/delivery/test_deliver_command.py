@@ -6,6 +6,7 @@ tests/delivery/test_processes.py (PostgreSQL)."""
 from __future__ import annotations
 
 import signal
+import warnings
 from datetime import timedelta
 from io import StringIO
 
@@ -321,6 +322,15 @@ class TestSendEmail:
         assert len({message.extra_headers["Message-ID"] for message in mail.outbox}) == 20
         cid = Delivery.objects.filter(target__display_name="Cid").first()
         assert cid.status == "pending" and "has no email address (entity_meta['email'])" in cid.last_error
+
+    def test_sends_through_the_mail_api_of_the_django_version_without_a_warning(self, world):
+        """Django 6.1 deprecates ``get_connection()`` for its mailers; each version is used with
+        its own API (the suite's settings are ``MAILERS`` on 6.1, ``EMAIL_BACKEND`` before)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            deliver("--batch-size", "100")
+        assert len(mail.outbox) == 20
+        assert [str(warning.message) for warning in caught] == []
 
     def test_the_message_id_depends_only_on_the_events_and_the_target(self, world):
         event, ann, bea = world["events"][0], world["users"][0], world["users"][1]
