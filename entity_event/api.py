@@ -30,7 +30,7 @@ from entity_event.notification_center import (
     feed_entity,
     notification_page,
 )
-from entity_event.views import entity_id_parameter, medium_or_404, parse_id
+from entity_event.views import entity_id_parameter, medium_or_404, parse_id, whole_number
 
 View = Callable[[HttpRequest], HttpResponse]
 
@@ -70,9 +70,10 @@ def page_size(value: str | None) -> int:
     """The ``limit`` parameter: 1 to ``MAX_PAGE_SIZE``, default ``DEFAULT_PAGE_SIZE``."""
     if value is None:
         return DEFAULT_PAGE_SIZE
-    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_PAGE_SIZE):
+    size = whole_number(value, MAX_PAGE_SIZE)
+    if size is None:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, got {value!r}.")
-    return int(value)
+    return size
 
 
 def marked_event_ids(request: HttpRequest) -> list[int]:
@@ -82,6 +83,10 @@ def marked_event_ids(request: HttpRequest) -> list[int]:
             body: Any = json.loads(request.body)
         except ValueError as problem:
             raise BadRequest("The body is not valid JSON.") from problem
+        except RecursionError as problem:
+            # The parser recurses once per nested list or dict: a body nested deeper than the
+            # interpreter's recursion limit is refused by it, not by the parser's ValueError.
+            raise BadRequest("The body is not valid JSON: it nests too deeply.") from problem
         events = body.get("events") if isinstance(body, dict) else None
     else:
         events = request.POST.getlist("events") or None

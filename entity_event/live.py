@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 
 from entity_event.conf import live_updates_enabled, notification_medium_name, poll_seconds
@@ -59,11 +59,24 @@ def publish_new_events(sender: object, events: list[Event], using: str, **kwargs
 
 def live_updates(request: HttpRequest) -> HttpResponse:
     """The stream of the notification medium's channel, for a logged-in user with an entity
-    (403 otherwise); 404 when live updates are off."""
+    (403 otherwise); 404 when live updates are off.
+
+    A 400 (plain text, as django-eventstream answers its own bad requests) for an ``es-meta``
+    parameter that is not a token this site signed: django-eventstream decodes it with PyJWT
+    (the ``link=next`` URLs of a GRIP proxy carry it) and lets PyJWT's ``InvalidTokenError``
+    escape as a 500. Only that error is caught; a token signed with the site's key is taken."""
     if not live_updates_enabled():
         raise Http404("Live updates are off.")
     feed_entity(request.user)
+    # Both optional (the live extra; PyJWT comes with django-eventstream): imported only here.
+    import jwt
     from django_eventstream.views import events
 
-    response: HttpResponse = events(request, channels=[channel_name()])
+    try:
+        response: HttpResponse = events(request, channels=[channel_name()])
+    except jwt.InvalidTokenError as error:
+        return HttpResponseBadRequest(
+            f"Invalid request: es-meta is not a token of this site ({error}).\n",
+            content_type="text/plain; charset=utf-8",
+        )
     return response

@@ -35,6 +35,12 @@ MIN_ID, MAX_ID = -(2**63), 2**63 - 1
 MIN_TIME = datetime(1, 1, 2, tzinfo=UTC)
 MAX_TIME = datetime(9999, 12, 31, tzinfo=UTC) - timedelta(microseconds=1)
 
+#: The widest UTC offset of a time, either way. Python allows offsets under 24 hours, in
+#: seconds and microseconds too; PostgreSQL reads an offset from the text Django's drivers send
+#: only if it is less than 16 hours and a whole number of seconds, and refuses any other with a
+#: ``DataError`` ("time zone displacement out of range") that aborts the transaction.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59, seconds=59)
+
 #: How deeply dicts and lists may nest in an event context (the context itself is level 1): far
 #: more than real contexts need, and within what every supported database's JSON accepts
 #: (MariaDB's JSON functions stop at 32 levels) and what the recursive code that reads contexts
@@ -123,11 +129,25 @@ def check_time(value: object, argument: str) -> datetime | None:
     ``datetime.max`` with a negative offset is the year 10000 in UTC, which PostgreSQL stores and
     then cannot return to Python (every later query that reads it fails), and SQLite refuses with
     a bare ``OverflowError``.
+
+    An aware datetime's UTC offset must be a whole number of seconds from -15:59:59 to
+    +15:59:59 (``MAX_UTC_OFFSET``): PostgreSQL refuses an offset of 16 hours or more, or with a
+    fraction of a second, which Python allows. SQLite and MariaDB would take it (Django converts
+    to UTC for them), but a value must mean the same on every database. Every real time zone's
+    offsets are within the rule (the widest, local mean times before 1900 included, are under
+    16 hours and in whole seconds), so only a hand-made ``timezone(timedelta(...))`` breaks it.
     """
     if value is None:
         return None
     if not isinstance(value, datetime):
         raise TypeError(f"{argument} must be a datetime or None, got {type(value).__name__}")
+    offset = value.utcoffset()
+    if offset is not None and (abs(offset) > MAX_UTC_OFFSET or offset.microseconds):
+        raise ValueError(
+            f"{argument} {value.isoformat()} has an unsupported UTC offset: an offset must be less "
+            "than 16 hours either way and a whole number of seconds, so that every database can "
+            "store it"
+        )
     try:
         aware = value if timezone.is_aware(value) else value.replace(tzinfo=timezone.get_default_timezone())
         in_utc = aware.astimezone(UTC)

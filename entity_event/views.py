@@ -40,13 +40,38 @@ def medium_or_404() -> Medium:
     return medium
 
 
+def whole_number(text: str, maximum: int) -> int | None:
+    """``text`` as a whole number from 1 to ``maximum`` (ASCII digits only, leading zeros
+    allowed), or ``None`` when it is not one.
+
+    The digits are counted before ``int()`` converts them: Python refuses to convert more than
+    a few thousand digits (a ``ValueError`` of its own), and a number with more significant
+    digits than ``maximum`` cannot be in range anyway."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    if not digits or len(digits) > len(str(maximum)):
+        return None
+    number = int(digits)
+    return number if number <= maximum else None
+
+
 def parse_id(value: object) -> int | None:
     """A database id given as an int or as text (``"42"``), or ``None`` when it is not one."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value if 1 <= value <= MAX_ID else None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID:
-        return int(value)
+    if isinstance(value, str):
+        return whole_number(value, MAX_ID)
     return None
+
+
+def event_id_in_url(event_id: int) -> int:
+    """The ``<int:event_id>`` of a form's URL, which matches any number of digits, as a database
+    id: ``BadRequest`` for one no event can have (0, or beyond 64 bits, which the databases
+    refuse with errors of their own), as the JSON API refuses it."""
+    if parse_id(event_id) is None:
+        raise BadRequest(f"Invalid event id {event_id}: event ids run from 1 to {MAX_ID}.")
+    return event_id
 
 
 def entity_id_parameter(value: str | None) -> int | None:
@@ -106,7 +131,7 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
 @login_required
 def mark_read(request: HttpRequest, event_id: int) -> HttpResponse:
     """Mark one notification of the user read (events outside their feed are ignored)."""
-    medium_or_404().mark_read(feed_entity(request.user), [event_id])
+    medium_or_404().mark_read(feed_entity(request.user), [event_id_in_url(event_id)])
     return redirect_back(request)
 
 
@@ -114,5 +139,5 @@ def mark_read(request: HttpRequest, event_id: int) -> HttpResponse:
 @login_required
 def mark_unread(request: HttpRequest, event_id: int) -> HttpResponse:
     """Mark one notification of the user unread again."""
-    medium_or_404().mark_unread(feed_entity(request.user), [event_id])
+    medium_or_404().mark_unread(feed_entity(request.user), [event_id_in_url(event_id)])
     return redirect_back(request)
