@@ -15,8 +15,8 @@ class EntityEventConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks (``entity_event.E001``, ``W001`` and ``W002`` are database
-        checks) and the receiver that pushes live updates when events are created."""
+        """Register the system checks (``entity_event.E001``, ``W001``, ``W002`` and ``W003`` are
+        database checks) and the receiver that pushes live updates when events are created."""
         from entity_event.checks import (
             check_claim_isolation,
             check_default_rendering_style,

@@ -11,6 +11,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
+from django.db.models import Q
 
 from entity_event.conf import (
     DEFAULT_RENDERING_STYLE_SETTING,
@@ -24,7 +25,8 @@ from entity_event.conf import (
     notification_medium_name,
     poll_seconds,
 )
-from entity_event.upgrade import UPGRADE_MIGRATION, never_expires_latest
+from entity_event.upgrade import UPGRADE_MIGRATION, never_expires_latest, storable_range
+from entity_event.validation import MAX_TIME, MIN_TIME
 
 #: How many ids a warning about events names at most.
 LISTED_IDS = 10
@@ -93,12 +95,16 @@ def check_default_rendering_style(
 def check_upgraded_values(
     app_configs: Sequence[AppConfig] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """``entity_event.W001`` and ``W002``: values of a database upgraded from 3.x that the upgrade
-    migration (docs/upgrading.rst) did not convert. ``W001``: events that expire later than
-    "never expires" (the first of the year 9000), which the upgrade did not recognise as 3.x's
-    "never expires" (from 9999-12-30 on, in any time zone) or which were written after it;
-    from the year 10000 on (UTC) they cannot be read with ``USE_TZ = True``. ``W002``: events
-    with an empty uuid (3.x stored ``''`` when none was given).
+    """``entity_event.W001``, ``W002`` and ``W003``: values of a database upgraded from 3.x that
+    the upgrade migration (docs/upgrading.rst) did not convert. ``W001``: events that expire
+    later than "never expires" (the first of the year 9000), which the upgrade did not recognise
+    as 3.x's "never expires" (from 9999-12-30 on, in any time zone) or which were written after
+    it; from the year 10000 on (UTC) they cannot be read with ``USE_TZ = True``, and PostgreSQL's
+    ``infinity`` not at all. ``W002``: events with an empty uuid (3.x stored ``''`` when none was
+    given). ``W003``: events whose time lies outside what this project stores (``MIN_TIME`` to
+    ``MAX_TIME``), or whose expiry lies before it, such as PostgreSQL's ``infinity`` and
+    ``-infinity``: the feeds, the admin and the event's page fail reading them. (A later expiry
+    is ``W001``'s, so that no event is reported twice.)
 
     A database check, for the databases on which the upgrade migration is applied (before it,
     on a 3.x database, ``migrate`` converts these values); databases without the tables are
@@ -112,34 +118,49 @@ def check_upgraded_values(
             continue
         if found is None:
             continue
-        (late, late_count), (empty, empty_count) = found
-        if late_count:
-            warnings.append(
-                Warning(
-                    f'{late_count} events of the database {alias!r} expire later than "never expires" '
-                    f"(the first of the year 9000): ids {_listed(late, late_count)}.",
-                    hint='The upgrade from 3.x converted 3.x\'s "never expires" values only. If these '
-                    "events never expire, set their time_expires to "
-                    "entity_event.timestamps.never_expires(); otherwise to their real expiry.",
-                    id="entity_event.W001",
-                )
+        warnings += [
+            Warning(
+                f"{count} events of the database {alias!r} {problem}: ids {_listed(events, count)}.",
+                hint=hint,
+                id=check_id,
             )
-        if empty_count:
-            warnings.append(
-                Warning(
-                    f"{empty_count} events of the database {alias!r} have an empty uuid: "
-                    f"ids {_listed(empty, empty_count)}.",
-                    hint="Give each a unique uuid (uuid.uuid4().hex, as create_event does), so that "
-                    "creating another event without a uuid cannot collide with it.",
-                    id="entity_event.W002",
-                )
-            )
+            for (check_id, problem, hint), (events, count) in zip(UPGRADE_WARNINGS, found, strict=True)
+            if count
+        ]
     return warnings
 
 
+#: The warnings of ``check_upgraded_values``: their id, what the events they report do or have,
+#: and the hint; in the order of the querysets ``_unconverted`` returns.
+UPGRADE_WARNINGS = (
+    (
+        "entity_event.W001",
+        'expire later than "never expires" (the first of the year 9000)',
+        'The upgrade from 3.x converted 3.x\'s "never expires" values only. If these events never '
+        "expire, set their time_expires to entity_event.timestamps.never_expires(); otherwise to "
+        "their real expiry.",
+    ),
+    (
+        "entity_event.W002",
+        "have an empty uuid",
+        "Give each a unique uuid (uuid.uuid4().hex, as create_event does), so that creating another "
+        "event without a uuid cannot collide with it.",
+    ),
+    (
+        "entity_event.W003",
+        f"have a time or an expiry outside what entity_event stores ({MIN_TIME.date()} to "
+        f"{MAX_TIME.date()} in UTC), such as PostgreSQL's infinity",
+        "Reading these events fails (the feeds, the admin, their pages). Set each time to a real "
+        "instant, and each earlier expiry to entity_event.validation.MIN_TIME (already expired), as "
+        "the upgrade from 3.x did with those it found.",
+    ),
+)
+
+
 def _unconverted(alias: str) -> list[tuple[Any, int]] | None:
-    """The events of ``alias`` that expire later than "never expires" and those with an empty
-    uuid, each with its count; ``None`` before the upgrade migration is applied."""
+    """The events of ``alias`` that expire later than "never expires", those with an empty
+    uuid, and those with a time outside the stored range or an expiry before it, each with its
+    count; ``None`` before the upgrade migration is applied."""
     from entity_event.models import Event
 
     recorded = MigrationRecorder(connections[alias]).migration_qs
@@ -148,7 +169,9 @@ def _unconverted(alias: str) -> list[tuple[Any, int]] | None:
     events = Event.objects.using(alias).order_by("pk")
     late = events.filter(time_expires__gt=never_expires_latest())
     empty = events.filter(uuid="")
-    return [(late, late.count()), (empty, empty.count())]
+    earliest, latest = storable_range()
+    unstorable = events.filter(Q(time__lt=earliest) | Q(time__gt=latest) | Q(time_expires__lt=earliest))
+    return [(late, late.count()), (empty, empty.count()), (unstorable, unstorable.count())]
 
 
 def _listed(events: Any, count: int) -> str:

@@ -9,7 +9,9 @@ migrations make them (64-bit keys and the foreign keys to them, the shorter name
 that are never NULL, the constraints and indexes of 0001 in place of 3.x's ``unique_together``).
 Then the values 3.x wrote that this project does not use are converted: its "never expires"
 (``datetime.max`` written in the site's time zone, which overflows as soon as ``USE_TZ = True``
-reads it) becomes this project's, and its empty uuid a generated one.
+reads it) becomes this project's, its empty uuid a generated one, and PostgreSQL's ``infinity``
+and ``-infinity`` (which psycopg2, and so 3.x, read as ``datetime.max`` and ``datetime.min``, and
+psycopg 3 cannot read at all) the nearest instant this project stores.
 
 Rows that the new constraints would refuse are not guessed at: the upgrade stops before it
 changes anything and names them (:class:`LegacyDataError`).
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -29,8 +31,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.introspection import FieldInfo
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.models.functions import Length
+from django.utils import timezone
 
 from entity_event.timestamps import NEVER_EXPIRES_UTC, never_expires
+from entity_event.validation import MAX_TIME, MIN_TIME
 
 #: The migration that runs the upgrade; the system check reports what it left.
 UPGRADE_MIGRATION = "0007_upgrade_from_3x"
@@ -67,6 +71,16 @@ def never_expires_latest() -> datetime:
     return _site_time(NEVER_EXPIRES_LATEST)
 
 
+def storable_range() -> tuple[datetime, datetime]:
+    """``MIN_TIME`` and ``MAX_TIME``, the earliest and latest instants this project stores, for a
+    query under ``USE_TZ``: aware, or naive in the site's time zone, where the database then
+    reads naive values (the same instants, so that ``check_time`` takes them either way)."""
+    if settings.USE_TZ:
+        return MIN_TIME, MAX_TIME
+    zone = timezone.get_default_timezone()
+    return timezone.make_naive(MIN_TIME, zone), timezone.make_naive(MAX_TIME, zone)
+
+
 def upgrade_3x_database(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Bring a 3.x database to this project's schema and values (the ``RunPython`` of
     ``0007_upgrade_from_3x``). On a fresh install it changes nothing: there is nothing to repair
@@ -89,10 +103,23 @@ def upgrade_3x_database(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> N
 
 
 def convert_3x_values(event_model: type[models.Model], using: str) -> None:
-    """Give 3.x's "never expires" values this project's, and its empty uuid (3.x stored ``''``
-    for an event created without one, so there is at most one) a generated unique one."""
+    """Give 3.x's "never expires" values this project's, its empty uuid (3.x stored ``''`` for an
+    event created without one, so there is at most one) a generated unique one, and the times
+    beyond what this project stores (PostgreSQL's ``infinity`` and ``-infinity``, the year
+    10000, the years before 1) the nearest instant it stores.
+
+    An expiry of ``infinity`` is a "never expires" like 3.x's ``datetime.max`` (the first rule);
+    one of ``-infinity``, or before ``MIN_TIME``, has always passed: it becomes ``MIN_TIME``, which
+    keeps the event expired. A time beyond either end becomes that end (``MAX_TIME`` or
+    ``MIN_TIME``), where psycopg2 put it for 3.x (``datetime.max``, ``datetime.min``), so feeds
+    keep their order. The filters compare in the database, so values Python cannot read are
+    found too."""
     events = event_model._default_manager.using(using)
     events.filter(time_expires__gte=legacy_never_expires_from()).update(time_expires=never_expires())
+    earliest, latest = storable_range()
+    events.filter(time_expires__lt=earliest).update(time_expires=earliest)
+    events.filter(time__gt=latest).update(time=latest)
+    events.filter(time__lt=earliest).update(time=earliest)
     events.filter(uuid="").update(uuid=uuid.uuid4().hex)
 
 
@@ -181,7 +208,7 @@ def _renaming_foreign_key(
     schema_editor.alter_field(model, without, field, strict=True)
 
 
-def _leftover_unique_repairs(model: type[models.Model], existing: dict[str, dict[str, Any]]) -> list[Repair]:
+def _leftover_unique_repairs(model: type[models.Model], existing: Mapping[str, Any]) -> list[Repair]:
     """Dropping the unique constraints over several columns that the models do not declare:
     3.x's ``unique_together``, which 0001 replaced by named constraints."""
     declared = {constraint.name for constraint in model._meta.constraints}

@@ -1,6 +1,6 @@
-"""The system check of what the upgrade from 3.x could not convert (``entity_event.W001`` and
-``W002``, docs/upgrading.rst), on every database. The values are written past the API (which
-refuses them) as 3.x, or a 3.x process still running after the upgrade, would have."""
+"""The system check of what the upgrade from 3.x could not convert (``entity_event.W001``,
+``W002`` and ``W003``, docs/upgrading.rst), on every database. The values are written past the
+API (which refuses them) as 3.x, or a 3.x process still running after the upgrade, would have."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from django.core import checks
 from django.db import ProgrammingError
 from django.db.migrations.recorder import MigrationRecorder
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from entity_event.checks import LISTED_IDS, check_upgraded_values
 from entity_event.models import Event
 from entity_event.timestamps import NEVER_EXPIRES_UTC, never_expires
-from entity_event.upgrade import UPGRADE_MIGRATION
+from entity_event.upgrade import UPGRADE_MIGRATION, storable_range
+from entity_event.validation import MAX_TIME, MIN_TIME
 from tests.faults import failing_statement, selects_from
 
 
@@ -37,7 +39,7 @@ class TestUpgradedValuesCheck:
         Event.objects.filter(pk=events[0].pk).update(time_expires=datetime(2100, 1, 1, tzinfo=UTC))
         assert database_warnings() == []
         # Whether the upgrade migration ran, then one count for each kind of value.
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):
             assert check_upgraded_values(databases=["default"]) == []
 
     @pytest.mark.parametrize("use_tz", [True, False])
@@ -68,11 +70,40 @@ class TestUpgradedValuesCheck:
 
     def test_an_empty_uuid_is_reported(self, events, django_assert_num_queries):
         Event.objects.filter(pk=events[2].pk).update(uuid="")
-        with django_assert_num_queries(4):  # and the ids it lists
+        with django_assert_num_queries(5):  # and the ids it lists
             [warning] = check_upgraded_values(databases=["default"])
         assert warning.id == "entity_event.W002"
         assert warning.msg == f"1 events of the database 'default' have an empty uuid: ids {events[2].pk}."
         assert "uuid.uuid4().hex" in warning.hint
+
+    @pytest.mark.parametrize("use_tz", [True, False])
+    @pytest.mark.parametrize(
+        ("field", "moment"),
+        [
+            ("time", MAX_TIME + timedelta(microseconds=1)),
+            ("time", MIN_TIME - timedelta(microseconds=1)),
+            ("time_expires", MIN_TIME - timedelta(microseconds=1)),
+        ],
+    )
+    def test_a_time_outside_the_stored_range_is_reported(self, events, use_tz, field, moment):
+        with override_settings(USE_TZ=use_tz, TIME_ZONE="Pacific/Kiritimati"):
+            stored = moment if use_tz else timezone.make_naive(moment)
+            Event.objects.filter(pk=events[0].pk).update(**{field: stored})
+            [warning] = database_warnings()
+        assert warning.id == "entity_event.W003"
+        assert warning.msg == (
+            "1 events of the database 'default' have a time or an expiry outside what entity_event "
+            f"stores (0001-01-02 to 9999-12-30 in UTC), such as PostgreSQL's infinity: ids {events[0].pk}."
+        )
+        assert "entity_event.validation.MIN_TIME (already expired)" in warning.hint
+
+    @pytest.mark.parametrize("use_tz", [True, False])
+    def test_the_ends_of_the_stored_range_are_not_reported(self, events, use_tz):
+        with override_settings(USE_TZ=use_tz, TIME_ZONE="Pacific/Kiritimati"):
+            earliest, latest = storable_range()
+            Event.objects.filter(pk=events[0].pk).update(time=earliest, time_expires=earliest)
+            Event.objects.filter(pk=events[1].pk).update(time=latest)
+            assert check_upgraded_values(databases=["default"]) == []
 
     def test_many_are_listed_in_part(self, photo_source):
         created = [Event.objects.create_event(source=photo_source) for _ in range(LISTED_IDS + 2)]
