@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -98,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # X-Frame-Options: DENY, so that no other site can show the pages in a frame (clickjacking).
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "example.urls"
@@ -122,9 +126,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 
-#: Emails (the demo's, the delivery command's) are written as files to sent-mail/, not sent.
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = BASE_DIR / "sent-mail"
+#: Emails (the demo's, the delivery command's) are written as files to sent-mail/, not sent:
+#: through Django 6.1's mailers, or the older settings on 5.2 and 6.0 (6.1 refuses both at once).
+if django.VERSION >= (6, 1):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": BASE_DIR / "sent-mail"},
+        }
+    }
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = BASE_DIR / "sent-mail"
 
 #: The medium whose events the example site's newsfeed page shows (see docs/example_site.rst).
 EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import django
+
 from settings import BASE_DIR, database_from_url
 
 DATABASES = {
@@ -40,12 +42,16 @@ INSTALLED_APPS = [
     "example",
     "entity_event",
     "django_eventstream",
-    "django_tasks",
     "tests.testapp",
 ]
 
-# The optional delivery task (entity_event.tasks) runs as it is enqueued.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# The optional delivery task (entity_event.tasks) runs as it is enqueued: Django's own tasks
+# framework from 6.0 on, its backport django-tasks on 5.2.
+if django.VERSION >= (6, 0):
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+else:
+    INSTALLED_APPS.append("django_tasks")
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -54,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # X-Frame-Options: DENY, so that no other site can show the pages in a frame (clickjacking).
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "example.urls"
@@ -79,7 +87,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Django 6.1 configures email as mailers and refuses the older settings beside them.
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"
 

@@ -1,6 +1,6 @@
-"""Deliver the email medium's events as soon as they are created, through django-tasks
-(yoursite/apps.py). Settings: ``"django_tasks"`` in ``INSTALLED_APPS`` and a ``TASKS``
-backend whose workers run the task."""
+"""Deliver the email medium's events as soon as they are created, as a task (yoursite/apps.py).
+Settings: a ``TASKS`` backend whose workers run the task; on Django 5.2 also ``"django_tasks"``
+(the backport of the tasks framework) in ``INSTALLED_APPS``."""
 
 from django.apps import AppConfig
 
