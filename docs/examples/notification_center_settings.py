@@ -18,5 +18,8 @@ ASGI_APPLICATION = "mysite.asgi.application"
 ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
 # Only logged-in users read the notification channel, and its messages are not stored.
 EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"
-# Optional: several server processes share the live updates through Redis.
-EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}
+# After logging in (accounts/login/ of the URLs below), show the notifications.
+LOGIN_REDIRECT_URL = "entity_event:notifications"
+# With several server processes, they share the live updates through Redis: install the redis
+# package (pip install redis), then uncomment this line.
+# EVENTSTREAM_REDIS = {"host": "127.0.0.1", "port": 6379, "db": 0}

@@ -3,5 +3,8 @@
 from django.urls import include, path
 
 urlpatterns = [
+    # Django's login page: the notification center sends visitors who are not logged in there
+    # (LOGIN_URL), and a fresh project has none.
+    path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", include("entity_event.urls")),
 ]

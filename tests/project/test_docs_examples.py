@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
+import django
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
@@ -116,9 +117,69 @@ def test_notification_center_settings_and_urls():
     ):
         assert check_settings() == []
     assert import_string(values["EVENTSTREAM_CHANNELMANAGER_CLASS"]).__name__ == "NotificationChannelManager"
-    [pattern] = load_example("notification_center_urls").urlpatterns
-    assert isinstance(pattern, URLResolver) and str(pattern.pattern) == "notifications/"
+    # The block loads as it is, without the optional redis package (EVENTSTREAM_REDIS, which
+    # needs it, is left for the reader to uncomment).
+    assert "EVENTSTREAM_REDIS" not in values
+    patterns = load_example("notification_center_urls").urlpatterns
+    assert all(isinstance(pattern, URLResolver) for pattern in patterns)
+    assert [str(pattern.pattern) for pattern in patterns] == ["accounts/", "notifications/"]
     assert resolve("/notifications/api/unread-count/").view_name == "entity_event:api_unread_count"
+
+
+def smtp_connection_of(example: ModuleType) -> Any:
+    """The connection ``send_email`` opens under the email settings of ``example`` alone (the
+    suite's own ``MAILERS`` removed)."""
+    from django.conf import settings
+
+    from entity_event.delivery import mail_connection
+
+    with override_settings():
+        if hasattr(settings, "MAILERS"):
+            del settings.MAILERS
+        for name, value in vars(example).items():
+            if name.isupper():
+                setattr(settings, name, value)
+        return mail_connection()
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="Django 5.2 and 6.0 have no mailers")
+def test_the_mailers_of_the_delivery_page_reach_send_email(monkeypatch):
+    monkeypatch.setenv("SMTP_PASSWORD", "from-the-environment")
+    connection = smtp_connection_of(load_example("mailers_settings"))
+    assert (connection.host, connection.port, connection.use_tls) == ("smtp.example.com", 587, True)
+    assert (connection.username, connection.password) == ("mailer", "from-the-environment")
+
+
+def test_the_older_email_settings_of_the_delivery_page_reach_send_email(monkeypatch):
+    """On Django 5.2 and 6.0 they are the settings; 6.1 still reads them, and says they are
+    deprecated."""
+    monkeypatch.setenv("SMTP_PASSWORD", "from-the-environment")
+    example = load_example("email_backend_settings")
+    if django.VERSION >= (6, 1):
+        with pytest.warns(PendingDeprecationWarning, match="Migrate to MAILERS"):
+            connection = smtp_connection_of(example)
+    else:
+        connection = smtp_connection_of(example)
+    assert (connection.host, connection.port, connection.use_tls) == ("smtp.example.com", 587, True)
+    assert (connection.username, connection.password) == ("mailer", "from-the-environment")
+
+
+@pytest.mark.django_db
+def test_the_notification_center_of_the_docs_has_a_login_page(client, django_user_model, settings):
+    """A fresh project has no login page: the URLs and the template of the docs give it one, and
+    logging in there leads to the notifications (``LOGIN_REDIRECT_URL`` of the settings block)."""
+    values = vars(load_example("notification_center_settings"))
+    settings.ROOT_URLCONF = load_example("notification_center_urls")
+    settings.LOGIN_URL = "login"  # Django's default, /accounts/login/, by its URL name
+    settings.LOGIN_REDIRECT_URL = values["LOGIN_REDIRECT_URL"]
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [DOCS / "examples" / "templates"]}]
+    page = client.get("/notifications/")
+    assert (page.status_code, page["Location"]) == (302, "/accounts/login/?next=/notifications/")
+    login = client.get(page["Location"])
+    assert b'<form method="post" action="/accounts/login/">' in login.content
+    django_user_model.objects.create_user("robin", password="secret-words")
+    answer = client.post("/accounts/login/", {"username": "robin", "password": "secret-words"})
+    assert (answer.status_code, answer["Location"]) == (302, "/notifications/")
 
 
 @pytest.mark.django_db
@@ -369,6 +430,9 @@ INLINE_PYTHON_ALLOWED = {
 INCLUDES_ALLOWED = {
     "../tests/testapp/models.py": "tests/routing/test_semantics.py::TestFollowSubEntitiesMedium",
     "../example/quickstart.py": "tests/project/test_docs_examples.py::test_quickstart_example",
+    "examples/templates/registration/login.html": (
+        "tests/project/test_docs_examples.py::test_the_notification_center_of_the_docs_has_a_login_page"
+    ),
 }
 
 _DIRECTIVE = re.compile(r"^(\s*)\.\. (code-block|code|sourcecode|literalinclude)::\s*(\S*)\s*$")

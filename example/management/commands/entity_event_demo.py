@@ -5,7 +5,7 @@ The world is the one docs/quickstart.rst builds, with the very functions the pag
 subscriptions, one unsubscription, a rendering style with its context renderers, and a few
 events; and, for the events written in the admin, an "announcement" source whose renderer shows
 their text. The command then prints one user's newsfeed, delivers the emails with
-``manage.py deliver_entity_events --medium email`` (through the project's ``EMAIL_BACKEND``: the
+``manage.py deliver_entity_events --medium email`` (through the project's mailer: the
 runnable project writes them as files in ``sent-mail/``) and prints them, and runs the delivery
 again, to show nothing is sent twice.
 
@@ -190,8 +190,8 @@ def run_scenario(world: dict[str, Any]) -> dict[str, Any]:
 
 
 def deliver_emails(email: Medium) -> list[dict[str, Any]]:
-    """Run ``manage.py deliver_entity_events --medium email`` (through the project's
-    ``EMAIL_BACKEND``: the runnable project keeps the messages as files in ``sent-mail/``); return
+    """Run ``manage.py deliver_entity_events --medium email`` (through the project's mailer: the
+    runnable project keeps the messages as files in ``sent-mail/``); return
     what it sent: one message per recipient."""
     before = list(
         Delivery.objects.filter(medium=email, status=Delivery.Status.SENT).values_list("pk", flat=True)
