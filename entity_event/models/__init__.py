@@ -3,9 +3,9 @@ which medium (``mediums``), what happened (``events``), how it looks (``renderer
 went (``deliveries``) and who read it (``reads``).
 
 Everything is importable from ``entity_event.models``, as in the 0.7 API, and so are the event
-queryset and manager (``EventQuerySet``, ``EventManager``), which 3.x code imports from here. The model methods of
-that API delegate to the services: routing and targets (who receives which event), claims (seen
-marks) and rendering (how it looks); docs/architecture.rst draws the layers.
+queryset and manager (``EventQuerySet``, ``EventManager``), which 3.x code imports from here.
+The model methods of that API delegate to the services: routing and targets (who receives which
+event), claims (seen marks) and rendering (how it looks); docs/architecture.rst draws the layers.
 """
 
 from entity_event.models.deliveries import Delivery
