@@ -145,7 +145,7 @@ EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"
 #: The notification center (docs/notification_center.rst): its medium, the channel manager of its
 #: live updates, and where logging in leads.
 ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
-EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.notifications.live_channels.NotificationChannelManager"
 ASGI_APPLICATION = "example.asgi.application"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "entity_event:notifications"

@@ -46,7 +46,7 @@ from django.test.utils import (  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from entity.models import Entity, EntityKind  # noqa: E402
 
-from entity_event.admin_deletion import DeletionCountsMixin  # noqa: E402
+from entity_event.admin.deletion import DeletionCountsMixin  # noqa: E402
 from entity_event.models import (  # noqa: E402
     Event,
     EventSeen,

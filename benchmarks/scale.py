@@ -77,7 +77,7 @@ from django.test.utils import CaptureQueriesContext, setup_databases, teardown_d
 from django.utils import timezone  # noqa: E402
 from entity.models import Entity, EntityKind, EntityRelationship  # noqa: E402
 
-from entity_event.bulk_writes import copy_text  # noqa: E402
+from entity_event.db.bulk_writes import copy_text  # noqa: E402
 from entity_event.models import (  # noqa: E402
     ContextRenderer,
     Event,

@@ -23,11 +23,11 @@ class EntityEventConfig(AppConfig):
             check_settings,
             check_upgraded_values,
         )
-        from entity_event.live import publish_new_events
+        from entity_event.notifications.live import publish_new_events
         from entity_event.signals import events_created
 
         checks.register(check_settings)
         checks.register(check_claim_isolation)
         checks.register(check_default_rendering_style, checks.Tags.database)
         checks.register(check_upgraded_values, checks.Tags.database)
-        events_created.connect(publish_new_events, dispatch_uid="entity_event.live")
+        events_created.connect(publish_new_events, dispatch_uid="entity_event.notifications.live")

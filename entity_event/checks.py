@@ -13,19 +13,8 @@ from django.db import DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Q
 
-from entity_event.conf import (
-    DEFAULT_RENDERING_STYLE_SETTING,
-    context_hint_models,
-    default_rendering_style_name,
-    email_address_key,
-    entity_for_user_path,
-    live_updates_enabled,
-    max_rendered_length,
-    message_id_domain,
-    notification_medium_name,
-    poll_seconds,
-)
-from entity_event.upgrade import UPGRADE_MIGRATION, never_expires_latest, storable_range
+from entity_event.conf import SETTINGS, app_settings
+from entity_event.db.upgrade import UPGRADE_MIGRATION, never_expires_latest, storable_range
 from entity_event.validation import MAX_TIME, MIN_TIME
 
 #: How many ids a warning about events names at most.
@@ -33,28 +22,14 @@ LISTED_IDS = 10
 
 
 def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
-    """The settings' types: ``entity_event.E002`` for ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``,
-    ``E003`` for ``ENTITY_EVENT_CONTEXT_HINT_MODELS``, ``E004`` for
-    ``ENTITY_EVENT_MAX_RENDERED_LENGTH``, ``E005`` for the email settings of the delivery command
-    (``ENTITY_EVENT_EMAIL_ADDRESS_KEY``, ``ENTITY_EVENT_MESSAGE_ID_DOMAIN``), ``E006`` for the
-    notification center's (``ENTITY_EVENT_NOTIFICATION_MEDIUM``, ``ENTITY_EVENT_ENTITY_FOR_USER``,
-    ``ENTITY_EVENT_LIVE_UPDATES``, ``ENTITY_EVENT_POLL_SECONDS``)."""
+    """The settings' values, each reported with the id ``entity_event.conf.SETTINGS`` gives it
+    (``entity_event.E002`` to ``E010``; docs/installation.rst lists them)."""
     errors: list[CheckMessage] = []
-    for read, check_id in (
-        (default_rendering_style_name, "entity_event.E002"),
-        (context_hint_models, "entity_event.E003"),
-        (max_rendered_length, "entity_event.E004"),
-        (email_address_key, "entity_event.E005"),
-        (message_id_domain, "entity_event.E005"),
-        (notification_medium_name, "entity_event.E006"),
-        (entity_for_user_path, "entity_event.E006"),
-        (live_updates_enabled, "entity_event.E006"),
-        (poll_seconds, "entity_event.E006"),
-    ):
+    for setting in SETTINGS.values():
         try:
-            read()
+            setting.read()
         except ImproperlyConfigured as error:
-            errors.append(Error(str(error), id=check_id))
+            errors.append(Error(str(error), id=setting.check_id))
     return errors
 
 
@@ -69,7 +44,7 @@ def check_default_rendering_style(
     from entity_event.models import RenderingStyle
 
     try:
-        name = default_rendering_style_name()
+        name = app_settings.DEFAULT_RENDERING_STYLE
     except ImproperlyConfigured:
         return []  # reported by check_settings
     if name is None:
@@ -83,8 +58,8 @@ def check_default_rendering_style(
         if not exists:
             errors.append(
                 Error(
-                    f"{DEFAULT_RENDERING_STYLE_SETTING} names the rendering style {name!r}, which does "
-                    f"not exist in the database {alias!r}.",
+                    f"{SETTINGS['DEFAULT_RENDERING_STYLE'].name} names the rendering style {name!r}, "
+                    f"which does not exist in the database {alias!r}.",
                     hint=f"Create a RenderingStyle named {name!r}, or change the setting.",
                     id="entity_event.E001",
                 )
@@ -190,7 +165,7 @@ def check_claim_isolation(
     COMMITTED (``OPTIONS["isolation_level"]``). A claim re-reads the seen records after taking its
     row locks; under REPEATABLE READ that read keeps the snapshot of the transaction's first read
     and misses a claim committed meanwhile, so two workers could receive the same event
-    (``entity_event.backends``)."""
+    (``entity_event.db.backends``)."""
     return isolation_warnings(settings.DATABASES)
 
 

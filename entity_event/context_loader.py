@@ -1,9 +1,9 @@
 """The module ``entity_event.context_loader`` of the published 3.x: its two public functions, for
 code written for 3.x (docs/upgrading.rst).
 
-Both delegate to ``entity_event.rendering``, which chooses renderers and loads contexts for one
+Both delegate to ``entity_event.rendering.renderers``, which chooses renderers and loads contexts for one
 medium at a time (what ``Medium.render`` and ``EventQuerySet.load_contexts_and_renderers`` use);
-the batch loading of hinted rows lives in ``entity_event.hinted_rows``.
+the batch loading of hinted rows lives in ``entity_event.rendering.hinted_rows``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from entity_event.models import Event, Medium, RenderingStyle
-from entity_event.rendering import checked_events, default_rendering_style
-from entity_event.rendering import load_contexts_and_renderers as load_for_medium
+from entity_event.rendering.renderers import checked_events, default_rendering_style
+from entity_event.rendering.renderers import load_contexts_and_renderers as load_for_medium
 from entity_event.validation import check_saved
 
 
@@ -37,8 +37,8 @@ def load_contexts_and_renderers(events: Iterable[Event], mediums: Iterable[Mediu
     ``EventQuerySet.load_contexts_and_renderers(medium)`` costs (one query for its renderers, one
     for the default rendering style when the setting is set, one per hinted model), whatever the
     number of events; with no medium or no event, evaluating ``events`` is the only query. A
-    single medium instead of a list, an unsaved medium or an item that is not an ``Event`` raises
-    ``TypeError`` before any query of the loading.
+    single medium instead of a list or an item that is not an ``Event`` raises ``TypeError``, an
+    unsaved medium ``ValueError``, before any query of the loading.
     """
     if isinstance(mediums, Medium) or not isinstance(mediums, Iterable):
         raise TypeError(f"mediums: expected a list of saved Mediums, got {mediums!r}")

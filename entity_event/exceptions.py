@@ -26,7 +26,7 @@ class RenderingWriteError(RuntimeError):
 
     Rendering never writes: every statement but a plain ``SELECT`` (and the savepoints of nested
     transactions) is refused before it reaches the database, whatever the template called
-    (see ``entity_event.read_only``). ``Medium.render`` leaves the event out and logs this error.
+    (see ``entity_event.db.read_only``). ``Medium.render`` leaves the event out and logs this error.
     """
 
 

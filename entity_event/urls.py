@@ -2,7 +2,7 @@
 
 Names, in the ``entity_event`` namespace: ``notifications`` (the HTML list), ``mark_all_read``,
 ``mark_read`` and ``mark_unread`` (its forms), ``live`` (the stream of live updates), and the
-JSON API (``entity_event.api``): ``api_notifications``, ``api_unread_count``, ``api_mark_read``,
+JSON API (``entity_event.notifications.api``): ``api_notifications``, ``api_unread_count``, ``api_mark_read``,
 ``api_mark_unread``, ``api_mark_all_read``.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from entity_event import api, live, views
+from entity_event.notifications import api, live, views
 
 app_name = "entity_event"
 

@@ -92,9 +92,13 @@ def model_pk(value: object, model: type[models.Model], argument: str) -> int:
 
 
 def check_saved(value: object, model: type[ModelT], argument: str) -> ModelT:
-    """A saved instance of ``model`` (a ``TypeError`` for anything else, unsaved ones included)."""
-    if not isinstance(value, model) or value.pk is None:
+    """A saved instance of ``model``: a ``TypeError`` for anything else, a ``ValueError`` for an
+    unsaved one (the right kind, but nothing in the database is its), as ``model_pk`` says of
+    entities and the query methods of mediums."""
+    if not isinstance(value, model):
         raise TypeError(f"{argument}: expected a saved {model.__name__}, got {value!r}")
+    if value.pk is None:
+        raise ValueError(f"{argument}: the {model.__name__} {value!r} is not saved (it has no primary key)")
     return value
 
 

@@ -11,7 +11,7 @@ the same queries whatever the length of the feed: the medium, the entity, the co
 feed, the page's events (with their sources), the context renderers, and one query per model
 the renderers' context hints name.
 
-Who may see a feed is the notification center's rule (``entity_event.notification_center``): a
+Who may see a feed is the notification center's rule (``entity_event.notifications.center``): a
 logged-in user sees their own; staff with the ``entity_event.view_any_feed`` permission anyone's.
 """
 
@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 from entity.models import Entity
 
 from entity_event.models import Event, Medium
-from entity_event.notification_center import VIEW_ANY_FEED_PERMISSION, entity_for_user, feed_entity
+from entity_event.notifications.center import VIEW_ANY_FEED_PERMISSION, entity_for_user, feed_entity
 from example.management.commands.entity_event_demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
 
 #: How many events one page of a feed shows.

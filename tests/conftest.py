@@ -72,7 +72,7 @@ def read_only_statements(db) -> int:
     scope (rendering never writes): ``PRAGMA query_only`` on and off on SQLite; on PostgreSQL,
     inside the test's transaction, a savepoint made read-only and rolled back (SAVEPOINT,
     SET TRANSACTION READ ONLY, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT); none on MariaDB, which
-    has no read-only switch inside a transaction (entity_event.read_only)."""
+    has no read-only switch inside a transaction (entity_event.db.read_only)."""
     return {"sqlite": 2, "postgresql": 4, "mysql": 0}[connection.vendor]
 
 
@@ -80,5 +80,5 @@ def read_only_statements(db) -> int:
 def due_deliveries_queries(db) -> int:
     """The queries of locking a non-empty batch of due deliveries with their events and targets:
     one, or two on MariaDB, which locks the deliveries alone and then loads the rows they point
-    at (entity_event.backends.locked_with_related)."""
+    at (entity_event.db.backends.locked_with_related)."""
     return 2 if connection.vendor == "mysql" else 1

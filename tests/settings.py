@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "tests.testapp",
 ]
 
-# The optional delivery task (entity_event.tasks) runs as it is enqueued: Django's own tasks
+# The optional delivery task (entity_event.delivery.tasks) runs as it is enqueued: Django's own tasks
 # framework from 6.0 on, its backport django-tasks on 5.2.
 if django.VERSION >= (6, 0):
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -98,7 +98,7 @@ EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"
 #: The notification center (docs/notification_center.rst): its medium, the channel manager of its
 #: live updates, and where logging in leads.
 ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
-EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.notifications.live_channels.NotificationChannelManager"
 ASGI_APPLICATION = "example.asgi.application"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "entity_event:notifications"

@@ -17,7 +17,7 @@ from entity.models import Entity, EntityKind
 from entity_event.context_loader import get_default_rendering_style, load_contexts_and_renderers
 from entity_event.context_serializer import DefaultContextSerializer
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source, Subscription
-from entity_event.querysets import EventArguments, EventManager, EventQuerySet, SubscriptionQuerySet
+from entity_event.models.querysets import EventArguments, EventManager, EventQuerySet, SubscriptionQuerySet
 from entity_event.validation import JSONValue
 
 

@@ -9,6 +9,6 @@ class YourSiteConfig(AppConfig):
     name = "yoursite"
 
     def ready(self):
-        from entity_event.tasks import deliver_on_creation
+        from entity_event.delivery.tasks import deliver_on_creation
 
         deliver_on_creation("email", batch_size=200)

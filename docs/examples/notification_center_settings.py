@@ -17,7 +17,7 @@ ASGI_APPLICATION = "mysite.asgi.application"
 # The medium the notification center shows (the default name).
 ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
 # Only logged-in users read the notification channel, and its messages are not stored.
-EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"
+EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.notifications.live_channels.NotificationChannelManager"
 # After logging in (accounts/login/ of the URLs below), show the notifications.
 LOGIN_REDIRECT_URL = "entity_event:notifications"
 # With several server processes, they share the live updates through Redis: install the redis

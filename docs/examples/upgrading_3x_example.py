@@ -10,7 +10,7 @@ from datetime import datetime
 from entity_event.context_loader import get_default_rendering_style, load_contexts_and_renderers
 from entity_event.context_serializer import DefaultContextSerializer
 from entity_event.models import Event, Medium
-from entity_event.querysets import EventQuerySet
+from entity_event.models.querysets import EventQuerySet
 
 
 class PublicContextSerializer(DefaultContextSerializer):

@@ -7,7 +7,7 @@ values a fresh install has. On a fresh install it changes nothing.
 
 from django.db import migrations
 
-from entity_event.upgrade import upgrade_3x_database
+from entity_event.db.upgrade import upgrade_3x_database
 
 
 class Migration(migrations.Migration):

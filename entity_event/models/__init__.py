@@ -11,11 +11,11 @@ event), claims (seen marks) and rendering (how it looks); docs/architecture.rst 
 from entity_event.models.deliveries import Delivery
 from entity_event.models.events import AdminEvent, Event, EventActor, EventSeen
 from entity_event.models.mediums import Medium
+from entity_event.models.querysets import EventManager, EventQuerySet
 from entity_event.models.reads import ReadMark, ReadState
 from entity_event.models.renderers import ContextRenderer, RenderingStyle
 from entity_event.models.sources import Source, SourceGroup
 from entity_event.models.subscriptions import Subscription, Unsubscription
-from entity_event.querysets import EventManager, EventQuerySet
 
 __all__ = [
     "AdminEvent",

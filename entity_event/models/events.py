@@ -10,8 +10,8 @@ from django.utils import timezone
 from entity.models import Entity
 
 from entity_event.models.mediums import Medium
+from entity_event.models.querysets import EventManager
 from entity_event.models.sources import Source
-from entity_event.querysets import EventManager
 from entity_event.timestamps import never_expires
 from entity_event.validation import (
     JSONValue,
@@ -22,7 +22,7 @@ from entity_event.validation import (
 )
 
 if TYPE_CHECKING:
-    from entity_event.rendering import LoadedRendering
+    from entity_event.rendering.renderers import LoadedRendering
 
 #: The longest ``Event.uuid``, in characters (``create_event`` refuses a longer one).
 UUID_MAX_LENGTH = 512
@@ -70,7 +70,7 @@ class Event(models.Model):
         ``Medium.render`` it never writes: it runs in a read-only scope, whose few statements it
         pays on every call, so render a batch with ``Medium.render``.
         """
-        from entity_event.rendering import render_event
+        from entity_event.rendering.renderers import render_event
 
         return render_event(self, medium, observing_entity)
 
@@ -82,7 +82,7 @@ class Event(models.Model):
         context must have been loaded for that medium, as for ``render``.
         """
         from entity_event.context_serializer import DefaultContextSerializer
-        from entity_event.rendering import merged_context
+        from entity_event.rendering.renderers import merged_context
 
         return DefaultContextSerializer(merged_context(self, medium)).data
 

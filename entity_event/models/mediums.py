@@ -5,23 +5,22 @@ targets, rendering): the import inside each is the one accepted upward import.""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
 from entity.models import Entity, EntityKind
 
-from entity_event.event_filters import EventFilters
+from entity_event.models.filters import EntityEventFilterArguments, EventFilterArguments, EventFilters
 from entity_event.models.renderers import RenderingStyle
 from entity_event.validation import check_optional_flag, validate_additional_context
 
 if TYPE_CHECKING:
-    from entity_event.following import Entities
     from entity_event.models.events import Event
+    from entity_event.models.querysets import EventQuerySet
     from entity_event.models.subscriptions import Subscription
-    from entity_event.querysets import EventQuerySet
+    from entity_event.routing.following import Entities
 
 
 class Medium(models.Model):
@@ -61,7 +60,7 @@ class Medium(models.Model):
         the loaded context, ``additional_context`` over it, and ``observing_entity``. Rendering
         never writes (docs/security.rst).
         """
-        from entity_event.rendering import render_events
+        from entity_event.rendering.renderers import render_events
 
         return render_events(events, self, observing_entity)
 
@@ -70,14 +69,14 @@ class Medium(models.Model):
         super-entities. ``entities``: an ``Entity``, an ``Entity`` queryset, or an iterable of
         entities or ids. Override it, with its inverse ``followers_of``, in a subclass to change
         what only-following subscriptions deliver; every query method honours the override."""
-        from entity_event.following import default_followed_by
+        from entity_event.routing.following import default_followed_by
 
         return default_followed_by(entities)
 
     def followers_of(self, entities: Entities) -> QuerySet[Entity]:
         """The entities that follow ``entities``: by default themselves and their sub-entities.
         The inverse of ``followed_by``."""
-        from entity_event.following import default_followers_of
+        from entity_event.routing.following import default_followers_of
 
         return default_followers_of(entities)
 
@@ -87,101 +86,48 @@ class Medium(models.Model):
         """The ``subscriptions`` that ``entity`` is part of: its individual subscriptions and the
         group subscriptions over one of its super-entities for its entity kind. Without an entity,
         ``subscriptions`` unchanged."""
-        from entity_event.following import subset_subscriptions
+        from entity_event.routing.following import subset_subscriptions
 
         return subset_subscriptions(subscriptions, entity)
 
-    def events(
-        self,
-        *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        seen: bool | None = None,
-        include_expired: bool = False,
-        actor: Entity | int | None = None,
-        mark_seen: bool = False,
-        limit: int | None = None,
-    ) -> EventQuerySet:
+    def events(self, **filters: Unpack[EventFilterArguments]) -> EventQuerySet:
         """The events any subscription of this medium delivers, newest first, as a lazy queryset
         (one query). Unsubscriptions do not apply here: they belong to single entities.
 
-        ``start_time`` and ``end_time`` bound the event time (inclusive); ``seen`` keeps the
-        events seen (``True``) or not seen (``False``) on this medium; expired events are left
-        out unless ``include_expired``; ``actor`` (an ``Entity`` or id) keeps the events it took
-        part in. Events older than the medium's ``time_created`` are never returned. With
-        ``mark_seen=True`` the query is evaluated, the events are marked seen on this medium and
-        a queryset of exactly those events is returned; with ``seen=False`` too, it is a claim:
-        concurrent callers never receive the same event (docs/guarantees.rst).
-
-        ``limit`` returns at most that many events: the newest (a sliced queryset, which can be
-        evaluated but not filtered further), or, for a claim, the oldest, oldest first, so that a
-        backlog drains in order and a call holds at most ``limit`` events in memory.
+        Takes the filters of every query method (``EventFilterArguments``: ``start_time``,
+        ``end_time``, ``seen``, ``include_expired``, ``actor``, ``mark_seen``, ``limit``). Events
+        older than the medium's ``time_created`` are never returned. With ``mark_seen=True`` the
+        query is evaluated, the events are marked seen on this medium and a queryset of exactly
+        those events is returned. With ``limit``, a sliced queryset, which can be evaluated but
+        not filtered further.
         """
-        from entity_event.routing import medium_events
+        from entity_event.routing.feeds import medium_events
 
-        filters = EventFilters.checked(
-            "events", start_time=start_time, end_time=end_time, seen=seen,
-            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
-        )  # fmt: skip
-        return medium_events(self, filters)
+        return medium_events(self, EventFilters.checked("events", filters))
 
-    def get_filtered_events(
-        self,
-        *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        seen: bool | None = None,
-        include_expired: bool = False,
-        actor: Entity | int | None = None,
-        mark_seen: bool = False,
-        limit: int | None = None,
-    ) -> EventQuerySet:
+    def get_filtered_events(self, **filters: Unpack[EventFilterArguments]) -> EventQuerySet:
         """The events that ``events()`` starts from, before any subscription applies: every event
-        since the medium's ``time_created`` that passes the filters, newest first, as a lazy
-        queryset (one query). The 3.x name (docs/upgrading.rst); a feed wants ``events()``.
-
-        Takes the keyword arguments of ``events()``, with the same meaning and checks:
-        ``start_time``, ``end_time``, ``seen`` (on this medium), ``include_expired``, ``actor``,
-        ``limit``, and ``mark_seen``, which marks exactly the returned events seen on this
-        medium (with ``seen=False`` too, a claim: docs/guarantees.rst).
+        since the medium's ``time_created`` that passes the filters (those of ``events()``, with
+        the same meaning and checks), newest first, as a lazy queryset (one query). The 3.x name
+        (docs/upgrading.rst); a feed wants ``events()``.
         """
-        from entity_event.routing import medium_filtered_events
+        from entity_event.routing.feeds import medium_filtered_events
 
-        filters = EventFilters.checked(
-            "get_filtered_events", start_time=start_time, end_time=end_time, seen=seen,
-            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
-        )  # fmt: skip
-        return medium_filtered_events(self, filters)
+        return medium_filtered_events(self, EventFilters.checked("get_filtered_events", filters))
 
     def entity_events(
-        self,
-        entity: Entity | int,
-        *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        seen: bool | None = None,
-        include_expired: bool = False,
-        actor: Entity | int | None = None,
-        mark_seen: bool = False,
-        limit: int | None = None,
-        read: bool | None = None,
+        self, entity: Entity | int, **filters: Unpack[EntityEventFilterArguments]
     ) -> EventQuerySet:
         """The events ``entity`` receives on this medium through the subscriptions it is part of,
         minus the sources it unsubscribed from, newest first, as a lazy queryset (one query).
-        Takes the filters of ``events()``, and its ``limit``.
-
-        ``read`` keeps the events the entity has read (``True``) or not (``False``) on this
-        medium (see ``mark_read``); it reads the entity's read state when called (one query).
+        Takes the filters of ``events()``, and ``read``, which keeps the events the entity has
+        read (``True``) or not (``False``) on this medium (see ``mark_read``); it reads the
+        entity's read state when called (one query).
         """
-        from entity_event.routing import entity_medium_events
+        from entity_event.routing.feeds import entity_medium_events
 
-        filters = EventFilters.checked(
-            "entity_events", start_time=start_time, end_time=end_time, seen=seen,
-            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
-        )  # fmt: skip
-        return entity_medium_events(
-            self, entity, filters, read=check_optional_flag(read, "entity_events(): read")
-        )
+        read = check_optional_flag(filters.pop("read", None), "entity_events(): read")
+        return entity_medium_events(self, entity, EventFilters.checked("entity_events", filters), read=read)
 
     def mark_read(self, entity: Entity | int, events: Iterable[Event | int] | None = None) -> None:
         """Mark events of ``entity``'s feed on this medium read, for that entity only (``seen``
@@ -189,14 +135,14 @@ class Medium(models.Model):
         unread. Otherwise ``events`` is a queryset or a list of events or ids; the ones outside
         the entity's feed are ignored. Idempotent; safe under concurrent calls (the last wins);
         a constant number of queries."""
-        from entity_event.reading import mark_read
+        from entity_event.notifications.marking import mark_read
 
         mark_read(self, entity, events)
 
     def mark_unread(self, entity: Entity | int, events: Iterable[Event | int]) -> None:
         """Mark events of ``entity``'s feed on this medium unread again, for that entity only.
         ``events`` as for ``mark_read``."""
-        from entity_event.reading import mark_unread
+        from entity_event.notifications.marking import mark_unread
 
         mark_unread(self, entity, events)
 
@@ -204,35 +150,22 @@ class Medium(models.Model):
         """How many events of ``entity``'s feed on this medium (``entity_events(entity)``:
         unexpired, unsubscriptions applied) it has not read. Two queries; the cost follows the
         unread events, not the size of the event table."""
-        from entity_event.reading import unread_count
+        from entity_event.notifications.marking import unread_count
 
         return unread_count(self, entity)
 
     def events_targets(
-        self,
-        entity_kind: EntityKind | int | None = None,
-        *,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        seen: bool | None = None,
-        include_expired: bool = False,
-        actor: Entity | int | None = None,
-        mark_seen: bool = False,
-        limit: int | None = None,
+        self, entity_kind: EntityKind | int | None = None, **filters: Unpack[EventFilterArguments]
     ) -> list[tuple[Event, list[Entity]]]:
         """``[(event, targets)]``: each event with the active entities that receive it on this
         medium, unsubscriptions applied, ordered by entity id, each at most once; only events with
         at least one target, newest first. ``entity_kind`` keeps only targets of that kind. Takes
-        the filters of ``events()`` and its ``limit`` (a claim with a limit returns the oldest
-        events, oldest first); ``mark_seen`` marks exactly the returned events, except that a
-        claim (``seen=False``) consumes every event it claimed: one without targets (of
+        the filters of ``events()`` (a claim with a ``limit`` returns the oldest events, oldest
+        first); ``mark_seen`` marks exactly the returned events, except that a claim
+        (``seen=False``) consumes every event it claimed: one without targets (of
         ``entity_kind``, when given) is marked seen too, not returned, so that claims in batches
         move past it. Runs a constant number of queries with the default following rule; events
         with identical targets share one list object."""
-        from entity_event.targets import events_targets
+        from entity_event.routing.targets import events_targets
 
-        filters = EventFilters.checked(
-            "events_targets", start_time=start_time, end_time=end_time, seen=seen,
-            include_expired=include_expired, actor=actor, mark_seen=mark_seen, limit=limit,
-        )  # fmt: skip
-        return events_targets(self, entity_kind, filters)
+        return events_targets(self, entity_kind, EventFilters.checked("events_targets", filters))

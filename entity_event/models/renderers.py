@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 
-from entity_event.context_hints import context_hints_problems
+from entity_event.models.hints import context_hints_problems
 from entity_event.models.sources import Source, SourceGroup
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from django.db.models import Q, QuerySet
 from entity.models import Entity
 
 from entity_event.models.mediums import Medium
+from entity_event.models.querysets import SubscriptionQuerySet
 from entity_event.models.sources import Source
-from entity_event.querysets import SubscriptionQuerySet
 
 
 class Subscription(models.Model):
@@ -56,7 +56,7 @@ class Subscription(models.Model):
     def subscribed_entities(self) -> QuerySet[Entity]:
         """The entities this subscription covers: its entity for an individual subscription, the
         active sub-entities of ``sub_entity_kind`` under it for a group subscription."""
-        from entity_event.following import subscribed_entities
+        from entity_event.routing.following import subscribed_entities
 
         return subscribed_entities(self)
 

@@ -19,9 +19,9 @@ from django import template
 from django.template.context import Context
 from entity.models import Entity
 
-from entity_event.live import page_script_context
 from entity_event.models import Medium
-from entity_event.notification_center import entity_for_user, notification_medium, notification_page
+from entity_event.notifications.center import entity_for_user, notification_medium, notification_page
+from entity_event.notifications.live import page_script_context
 
 register = template.Library()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from unittest import mock
@@ -401,7 +402,7 @@ class TestDeadlocks:
     def no_pause(self, monkeypatch):
         from entity_event.management.commands import prune_entity_events
 
-        monkeypatch.setattr(prune_entity_events, "RETRY_PAUSE", 0)
+        monkeypatch.setattr(prune_entity_events, "PRUNING", replace(prune_entity_events.PRUNING, pause=0))
 
     def test_a_deadlocked_batch_is_tried_again(self, photo_source, email, alice, no_pause):
         from django.db import OperationalError
@@ -419,7 +420,9 @@ class TestDeadlocks:
     def test_a_batch_that_keeps_deadlocking_fails_after_the_last_attempt(self, photo_source, alice, no_pause):
         from django.db import OperationalError
 
-        from entity_event.management.commands.prune_entity_events import RETRIES
+        from entity_event.db.retries import PRUNING
+
+        RETRIES = PRUNING.attempts
 
         make_events(photo_source, [alice], [], 2, prefix="gone", expired_days_ago=10)
 

@@ -187,11 +187,18 @@ class TestEventManager:
             events = Event.objects.load_contexts_and_renderers(medium)
         assert [event.render(medium)[0] for event in events] == [f"a{n} of Blue" for n in reversed(range(5))]
 
-    @pytest.mark.parametrize("medium", [None, "feed", Medium(name="unsaved")])
-    def test_bad_medium(self, photo_source, medium):
+    @pytest.mark.parametrize(
+        ("medium", "error", "message"),
+        [
+            (None, TypeError, "medium: expected a saved Medium"),
+            ("feed", TypeError, "medium: expected a saved Medium"),
+            (Medium(name="unsaved"), ValueError, "medium: the Medium .* is not saved"),
+        ],
+    )
+    def test_bad_medium(self, photo_source, medium, error, message):
         Event.objects.create_event(source=photo_source)
         for call in (Event.objects.mark_seen, Event.objects.load_contexts_and_renderers):
-            with pytest.raises(TypeError, match="medium: expected a saved Medium"):
+            with pytest.raises(error, match=message):
                 call(medium)
         assert not EventSeen.objects.exists()
 
@@ -273,14 +280,20 @@ class TestContextLoaderFunctions:
             assert context_loader.load_contexts_and_renderers(events, []) == events
             assert context_loader.load_contexts_and_renderers([], [two_mediums.feed]) == []
 
+    def test_an_unsaved_medium_before_any_query(self, photo_source, two_mediums, django_assert_num_queries):
+        created = photo_events(photo_source, 2)
+        with (
+            django_assert_num_queries(0),
+            pytest.raises(ValueError, match=r"mediums\[1\]: the Medium .* is not saved"),
+        ):
+            context_loader.load_contexts_and_renderers(created, [two_mediums.feed, Medium(name="new")])
+
     @pytest.mark.parametrize(
         ("events", "mediums", "message"),
         [
             (lambda e, m: e, lambda e, m: m[0],
              r"mediums: expected a list of saved Mediums, got <Medium: Feed>"),
             (lambda e, m: e, lambda e, m: None, "mediums: expected a list of saved Mediums, got None"),
-            (lambda e, m: e, lambda e, m: [m[0], Medium(name="new")],
-             r"mediums\[1\]: expected a saved Medium"),
             (lambda e, m: e, lambda e, m: ["feed"], r"mediums\[0\]: expected a saved Medium, got 'feed'"),
             (lambda e, m: [e[0], e[1].pk], lambda e, m: m, r"events\[1\]: expected an Event, got int"),
         ],

@@ -377,7 +377,11 @@ class TestSendEmail:
 
         with override_settings(**{name: value}):
             [error] = check_settings()
-        assert error.id == "entity_event.E005" and message in error.msg
+        expected = {
+            "ENTITY_EVENT_EMAIL_ADDRESS_KEY": "entity_event.E005",
+            "ENTITY_EVENT_MESSAGE_ID_DOMAIN": "entity_event.E006",
+        }
+        assert error.id == expected[name] and message in error.msg
 
     def test_the_address_key_is_configurable(self, world):
         with override_settings(ENTITY_EVENT_EMAIL_ADDRESS_KEY="work_email"):

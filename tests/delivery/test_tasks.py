@@ -1,4 +1,4 @@
-"""Delivery as a task (``entity_event.tasks``): the task form of the command, enqueued after a
+"""Delivery as a task (``entity_event.delivery.tasks``): the task form of the command, enqueued after a
 committed ``create_event``. The suite's ``TASKS`` backend is the immediate one, which runs a task
 as it is enqueued: Django's own (``django.tasks``) from 6.0 on, django-tasks' on 5.2."""
 
@@ -12,9 +12,9 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from entity_event.delivery.tasks import deliver_events, deliver_on_creation
 from entity_event.models import Delivery, Event, EventSeen
 from entity_event.signals import events_created
-from entity_event.tasks import deliver_events, deliver_on_creation
 from tests.delivery.test_deliver_command import RecordingHandler
 
 if django.VERSION >= (6, 0):
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def on_creation():
     """``deliver_on_creation("email")``, undone after the test."""
     yield deliver_on_creation
-    assert events_created.disconnect(dispatch_uid="entity_event.tasks:email")
+    assert events_created.disconnect(dispatch_uid="entity_event.delivery.tasks:email")
 
 
 class TestTask:
@@ -52,6 +52,14 @@ class TestTask:
         assert len(mail.outbox) == 20
         assert EventSeen.objects.count() == 10
 
+    def test_max_attempts_and_retry_delay_as_the_command_takes_them(self, world):
+        """The user without an address fails each attempt: with one attempt allowed, the task
+        fails those records for good at once; the retry delay puts the others off."""
+        result = deliver_events.enqueue("email", batch_size=100, max_attempts=1, retry_delay=0)
+        assert result.return_value["failed"] == 10
+        assert Delivery.objects.filter(status="failed").count() == 10
+        assert Delivery.objects.filter(status="pending").count() == 0
+
     def test_max_batches(self, world):
         result = deliver_events.enqueue("email", batch_size=2, max_batches=1)
         assert result.return_value["batches"] == 1
@@ -60,9 +68,13 @@ class TestTask:
     @pytest.mark.parametrize(
         ("arguments", "message"),
         [
-            ({"medium": "fax"}, "no medium is named 'fax'"),
-            ({"medium": "email", "batch_size": 0}, "batch_size and max_batches must be at least 1"),
-            ({"medium": "email", "max_batches": 0}, "batch_size and max_batches must be at least 1"),
+            # The command's checks and messages, with the task's names of the options.
+            ({"medium": "fax"}, "deliver_events(): medium: no medium named 'fax'"),
+            ({"medium": "email", "batch_size": 0}, "deliver_events(): batch_size must be 1 or more, got 0"),
+            ({"medium": "email", "max_batches": 0}, "deliver_events(): max_batches must be 1 or more, got 0"),
+            ({"medium": "email", "max_attempts": 0}, "deliver_events(): max_attempts must be 1 or more"),
+            ({"medium": "email", "retry_delay": -1}, "deliver_events(): retry_delay must be 0 or more"),
+            ({"medium": "email", "handler": "no.such.handler"}, "deliver_events(): handler: cannot import"),
         ],
     )
     def test_bad_arguments_fail_the_task_and_claim_nothing(self, world, arguments, message):
@@ -134,4 +146,4 @@ class TestOnCreation:
         with pytest.raises(TypeError) as error:
             deliver_on_creation(*arguments, **options)
         assert message in str(error.value)
-        assert not events_created.disconnect(dispatch_uid="entity_event.tasks:email")
+        assert not events_created.disconnect(dispatch_uid="entity_event.delivery.tasks:email")

@@ -1,5 +1,6 @@
-"""How new events reach the database (``entity_event.bulk_writes``): ``COPY`` on PostgreSQL,
-``bulk_create`` elsewhere, with the same values read back either way."""
+"""How new events reach the database (``entity_event.models.bulk_rows``, through
+``entity_event.db.bulk_writes``): ``COPY`` on PostgreSQL, ``INSERT ... RETURNING`` elsewhere,
+with the same values read back either way."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from django.db.models.signals import post_init, pre_init
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from entity_event.bulk_writes import EVENT_COLUMNS, copy_text, copy_values
+from entity_event.db.bulk_writes import copy_text, copy_values
 from entity_event.models import Event, EventActor
+from entity_event.models.bulk_rows import EVENT_COLUMNS
 
 pytestmark = pytest.mark.django_db
 

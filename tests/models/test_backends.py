@@ -1,4 +1,4 @@
-"""The differences between the databases, in entity_event.backends, and the check that goes with
+"""The differences between the databases, in entity_event.db.backends, and the check that goes with
 them (``entity_event.W010``). The claims that rely on them are tested with real concurrent
 workers in tests/routing/test_concurrent_claims.py, on PostgreSQL and on MariaDB."""
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from entity_event.backends import lock_own_rows, locked_with_related, upsert_target
 from entity_event.checks import check_claim_isolation, isolation_warnings
+from entity_event.db.backends import lock_own_rows, locked_with_related, upsert_target
 from entity_event.models import Delivery, Event
 from tests.databases import ON_MARIADB
 from tests.faults import selects_for_update

@@ -16,7 +16,7 @@ from django.core.exceptions import BadRequest, ValidationError
 from django.db import transaction
 
 from entity_event.models import Event, EventActor
-from entity_event.notification_center import Cursor
+from entity_event.notifications.center import Cursor
 from entity_event.validation import check_time, validate_time, validate_time_expires
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db]

@@ -1,4 +1,4 @@
-"""The JSON API of the notification center (``entity_event.api``)."""
+"""The JSON API of the notification center (``entity_event.notifications.api``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from entity_event.api import MAX_MARKED_EVENTS
 from entity_event.models import Event, ReadMark
+from entity_event.notifications.api import MAX_MARKED_EVENTS
 from tests.notifications.conftest import logged_in, publish
 
 pytestmark = pytest.mark.django_db
@@ -191,6 +191,18 @@ class TestErrors:
     def test_every_malformed_cursor_is_400(self, center, text):
         response = logged_in(center.alice).get(url("notifications"), {"cursor": text})
         assert response.status_code == 400
+
+    def test_an_empty_cursor_or_limit_is_absent_as_on_the_page(self, center):
+        """``?cursor=`` and ``?limit=`` ask for the first page at the default size, here as on
+        the HTML page (both read the request with ``entity_event.notifications.requests``)."""
+        publish(center.news, 3)
+        alice = logged_in(center.alice)
+        first = alice.get(url("notifications")).json()
+        assert alice.get(url("notifications"), {"cursor": "", "limit": ""}).json() == first
+        page = alice.get(reverse("entity_event:notifications"), {"cursor": ""})
+        assert page.status_code == 200
+        shown = [notification.event.pk for notification in page.context["page"].notifications]
+        assert shown == [notification["id"] for notification in first["results"]]
 
     def test_someone_elses_feed_is_403(self, center):
         response = logged_in(center.alice).get(url("notifications"), {"entity": center.bob_entity.pk})

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from entity_event.models import ReadMark
-from entity_event.notification_center import Cursor
+from entity_event.notifications.center import Cursor
 from entity_event.validation import MAX_ID
 from tests.notifications.conftest import logged_in, publish
 

@@ -1,5 +1,6 @@
-"""Live updates (``entity_event.live``, ``entity_event.live_channels``), the ``events_created``
-signal they listen to, who the notification center takes a user for, and its settings' checks."""
+"""Live updates (``entity_event.notifications.live``, ``entity_event.notifications.live_channels``),
+the ``events_created`` signal they listen to, who the notification center takes a user for, and
+its settings' checks."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from django.test import override_settings
 from django.urls import reverse
 
 from entity_event.checks import check_settings
-from entity_event.conf import live_updates_enabled
-from entity_event.live import MESSAGE_TYPE, channel_name
-from entity_event.live_channels import NotificationChannelManager
+from entity_event.conf import SETTINGS, app_settings
 from entity_event.models import Event
-from entity_event.notification_center import entity_for_user
+from entity_event.notifications.center import entity_for_user
+from entity_event.notifications.live import MESSAGE_TYPE, channel_name
+from entity_event.notifications.live_channels import NotificationChannelManager
 from entity_event.signals import events_created
 from tests.notifications.conftest import logged_in, publish
 
 pytestmark = pytest.mark.django_db
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS.values()}
 
 
 @pytest.fixture
@@ -181,11 +184,11 @@ class TestSettings:
     def test_bad_values_are_reported(self, name, value, message):
         with override_settings(**{name: value}):
             [error] = check_settings()
-        assert error.id == "entity_event.E006" and message in error.msg
+        assert error.id == SETTINGS_BY_NAME[name].check_id and message in error.msg
 
     def test_live_updates_need_django_eventstream(self):
-        assert live_updates_enabled()
+        assert app_settings.LIVE_UPDATES
         with override_settings(INSTALLED_APPS=["entity_event"]):
-            assert not live_updates_enabled()
+            assert not app_settings.LIVE_UPDATES
         with override_settings(ENTITY_EVENT_LIVE_UPDATES="on"), pytest.raises(ImproperlyConfigured):
-            live_updates_enabled()
+            app_settings.LIVE_UPDATES  # noqa: B018 (reading the setting is the test)

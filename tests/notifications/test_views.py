@@ -1,4 +1,4 @@
-"""The notification center's HTML pages (``entity_event.views``) and its template tags."""
+"""The notification center's HTML pages (``entity_event.notifications.views``) and its template tags."""
 
 from __future__ import annotations
 

@@ -131,7 +131,7 @@ def smtp_connection_of(example: ModuleType) -> Any:
     suite's own ``MAILERS`` removed)."""
     from django.conf import settings
 
-    from entity_event.delivery import mail_connection
+    from entity_event.delivery.email import mail_connection
 
     with override_settings():
         if hasattr(settings, "MAILERS"):

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from entity_event.models import Event, EventSeen, Medium, ReadMark, ReadState, Subscription
-from entity_event.read_state import LISTED_MARKS, read_flags
+from entity_event.routing.read_state import LISTED_MARKS, read_flags
 from tests.entities import entity_kind
 from tests.testapp.models import FollowSubEntitiesMedium
 from tests.worlds import BASE, day, uuids

@@ -10,12 +10,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, Valid
 from django.db import ProgrammingError
 from django.test import override_settings
 
+from entity_event.admin.forms import JSONTextField
 from entity_event.checks import check_default_rendering_style, check_settings
-from entity_event.conf import context_hint_models, default_rendering_style_name, max_rendered_length
-from entity_event.context_hints import context_hints_problems
+from entity_event.conf import app_settings
 from entity_event.exceptions import RenderedOutputTooLongError
-from entity_event.forms import JSONTextField
 from entity_event.models import ContextRenderer, Event, Medium
+from entity_event.models.hints import context_hints_problems
 from tests.faults import failing_statement, selects_from
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +124,7 @@ class TestContextRendererClean:
 class TestDefaultRenderingStyleSetting:
     def test_unset(self, settings):
         del settings.DEFAULT_ENTITY_EVENT_RENDERING_STYLE
-        assert default_rendering_style_name() is None
+        assert app_settings.DEFAULT_RENDERING_STYLE is None
         assert check_settings() == []
         assert check_default_rendering_style(databases=["default"]) == []
 
@@ -132,14 +132,14 @@ class TestDefaultRenderingStyleSetting:
     def test_wrong_type(self, settings, value):
         settings.DEFAULT_ENTITY_EVENT_RENDERING_STYLE = value
         with pytest.raises(ImproperlyConfigured, match="DEFAULT_ENTITY_EVENT_RENDERING_STYLE must be"):
-            default_rendering_style_name()
+            app_settings.DEFAULT_RENDERING_STYLE  # noqa: B018 (reading the setting is the test)
         [error] = check_settings()
         assert error.id == "entity_event.E002"
         assert check_default_rendering_style(databases=["default"]) == []
 
     def test_existing_style(self, style):
         with override_settings(DEFAULT_ENTITY_EVENT_RENDERING_STYLE="short"):
-            assert default_rendering_style_name() == "short"
+            assert app_settings.DEFAULT_RENDERING_STYLE == "short"
             assert check_default_rendering_style(databases=["default"]) == []
 
     def test_unknown_style_is_reported_by_the_system_check(self, db):
@@ -163,12 +163,21 @@ class TestDefaultRenderingStyleSetting:
         assert len(selects) == 1
 
 
+def test_each_setting_has_a_check_id_of_its_own():
+    """Silencing the check of one setting (``SILENCED_SYSTEM_CHECKS``) silences no other."""
+    from entity_event.conf import SETTINGS
+
+    ids = [setting.check_id for setting in SETTINGS.values()]
+    assert len(set(ids)) == len(ids) == len(SETTINGS)
+    assert "entity_event.E001" not in ids  # the database check of the default rendering style
+
+
 class TestSecuritySettings:
     """``ENTITY_EVENT_CONTEXT_HINT_MODELS`` (E003) and ``ENTITY_EVENT_MAX_RENDERED_LENGTH`` (E004)."""
 
     def test_defaults(self):
-        assert context_hint_models() is None
-        assert max_rendered_length() == 1_000_000
+        assert app_settings.CONTEXT_HINT_MODELS is None
+        assert app_settings.MAX_RENDERED_LENGTH == 1_000_000
         assert check_settings() == []
 
     @pytest.mark.parametrize(
@@ -177,19 +186,19 @@ class TestSecuritySettings:
     def test_hint_models_of_the_wrong_shape(self, settings, value):
         settings.ENTITY_EVENT_CONTEXT_HINT_MODELS = value
         with pytest.raises(ImproperlyConfigured, match='must be None or a list of "app_label.ModelName"'):
-            context_hint_models()
+            app_settings.CONTEXT_HINT_MODELS  # noqa: B018 (reading the setting is the test)
         assert [error.id for error in check_settings()] == ["entity_event.E003"]
 
     def test_hint_models_are_matched_without_case(self, settings):
         settings.ENTITY_EVENT_CONTEXT_HINT_MODELS = ("testapp.Account", "Entity.ENTITY")
-        assert context_hint_models() == {"testapp.account", "entity.entity"}
+        assert {"testapp.account", "entity.entity"} == app_settings.CONTEXT_HINT_MODELS
         assert context_hints_problems({"a": {"app_name": "testapp", "model_name": "Account"}}) == []
 
     @pytest.mark.parametrize("value", [0, -5, "100", 2.5, True])
     def test_max_rendered_length_of_the_wrong_kind(self, settings, value):
         settings.ENTITY_EVENT_MAX_RENDERED_LENGTH = value
         with pytest.raises(ImproperlyConfigured, match="ENTITY_EVENT_MAX_RENDERED_LENGTH must be a positive"):
-            max_rendered_length()
+            app_settings.MAX_RENDERED_LENGTH  # noqa: B018 (reading the setting is the test)
         assert [error.id for error in check_settings()] == ["entity_event.E004"]
 
     def test_the_output_limit_applies_to_text_and_html(self, settings, style, photo_source):

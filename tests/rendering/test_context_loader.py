@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from entity_event.context_hints import context_hints_problems
-from entity_event.hinted_rows import ContextLoader
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source
+from entity_event.models.hints import context_hints_problems
+from entity_event.rendering.hinted_rows import HintedRowLoader
 from tests.testapp.models import Account, Photo, Team
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def rows(db):
 
 
 def load(context, hints):
-    loader = ContextLoader()
+    loader = HintedRowLoader()
     loader.add(context, hints)
     loader.load()
     return loader.loaded_context(context, hints)
@@ -246,7 +246,7 @@ class TestHintValidation:
             ("the context renderer 'r'", " for the context hints of the context renderer 'r'"),
             ("", ""),
         ):
-            loader = ContextLoader()
+            loader = HintedRowLoader()
             loader.add({"a": rows[1][0].pk}, hints, owner=owner)
             with pytest.raises(ImproperlyConfigured) as error:
                 loader.load()

@@ -1,6 +1,6 @@
 """Hostile templates: what each one can and cannot do when events are rendered.
 
-Rendering never writes (``entity_event.read_only``): whatever a template calls, the database is
+Rendering never writes (``entity_event.db.read_only``): whatever a template calls, the database is
 exactly as it was afterwards, on every database. What a template can read is decided by who may
 edit templates and hints (the ``edit_templates`` permission, tests/admin/test_security.py) and by
 the optional ``ENTITY_EVENT_CONTEXT_HINT_MODELS`` setting. The table ``HOSTILE_TEMPLATES`` lists
@@ -35,7 +35,7 @@ from entity_event.models import (
     Source,
     Subscription,
 )
-from entity_event.preview import preview_renderer
+from entity_event.rendering.preview import preview_renderer
 from tests.databases import skip_on_mariadb
 from tests.entities import make_entity, make_user
 from tests.testapp.models import Account, Team
@@ -197,7 +197,7 @@ HOSTILE_TEMPLATES = {
 }
 
 
-#: MariaDB has no read-only switch that works inside a transaction (entity_event.read_only): code
+#: MariaDB has no read-only switch that works inside a transaction (entity_event.db.read_only): code
 #: that goes around Django's cursor, straight to the driver, is not stopped there when the caller
 #: has a transaction open (as these tests do); without one it is
 #: (test_without_a_transaction_open_the_database_refuses_a_write_through_the_driver).
@@ -272,7 +272,7 @@ def test_medium_render(world, name, caplog):
     with override_settings(**hostile.settings):
         hostile_renderer(world, hostile)
         before = database_state()
-        with caplog.at_level(logging.WARNING, logger="entity_event.rendering"):
+        with caplog.at_level(logging.WARNING, logger="entity_event.rendering.renderers"):
             if hostile.raises is not None:
                 with pytest.raises(hostile.raises):
                     world["medium"].render([world["event"]])

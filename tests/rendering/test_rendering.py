@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from entity_event.exceptions import ContextNotLoadedError, NoContextRendererError
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source, SourceGroup
-from entity_event.rendering import LoadedRendering
+from entity_event.rendering.renderers import LoadedRendering
 from tests.entities import make_entity
 from tests.testapp.models import Account, Photo, Team
 
@@ -123,7 +123,7 @@ class TestRendererLookup:
         renderer("photo", short, source=photo_source, text_template="photo")
         product = Source.objects.create(name="product", display_name="Product", group=photo_source.group)
         rendered_event, skipped = event(photo_source), event(product)
-        with caplog.at_level(logging.DEBUG, logger="entity_event.rendering"):
+        with caplog.at_level(logging.DEBUG, logger="entity_event.rendering.renderers"):
             result = feed.render([rendered_event, skipped])
         assert result == {rendered_event: ("photo", "")}
         assert (
@@ -251,7 +251,7 @@ class TestTemplates:
 
         renderer("r", short, source=photo_source, html_template_path="entity_event_tests/nope.html")
         broken = event(photo_source)
-        with caplog.at_level(logging.WARNING, logger="entity_event.rendering"):
+        with caplog.at_level(logging.WARNING, logger="entity_event.rendering.renderers"):
             assert feed.render([broken]) == {}
         assert "failed: left out" in caplog.text and "TemplateDoesNotExist" in caplog.text
         loaded = Event.objects.filter(pk=broken.pk).load_contexts_and_renderers(feed)[0]
@@ -262,7 +262,7 @@ class TestTemplates:
         renderer("r", short, source=photo_source, text_template="{{ value|divisibleby:divisor }}")
         good = event(photo_source, value=4, divisor=2)
         bad = event(photo_source, value=4, divisor=0)
-        with caplog.at_level(logging.WARNING, logger="entity_event.rendering"):
+        with caplog.at_level(logging.WARNING, logger="entity_event.rendering.renderers"):
             assert feed.render([good, bad]) == {good: ("True", "")}
         assert (
             f"rendering the event {bad.pk} (uuid {bad.uuid}, source {photo_source.pk}) on the medium 'feed' "
@@ -288,7 +288,7 @@ class TestTemplates:
         events = list(Event.objects.filter(pk__in=[e.pk for e in events]))  # sources not cached
         # the renderers (and the read-only scope): the events' sources are not read for the log
         with (
-            caplog.at_level(logging.DEBUG, logger="entity_event.rendering"),
+            caplog.at_level(logging.DEBUG, logger="entity_event.rendering.renderers"),
             django_assert_num_queries(1 + read_only_statements),
         ):
             assert feed.render(events) == {}
@@ -347,7 +347,7 @@ class TestLoadContextsAndRenderers:
         e = event(photo_source)
         with pytest.raises(TypeError, match="medium: expected a saved Medium"):
             Event.objects.load_contexts_and_renderers("feed")
-        with pytest.raises(TypeError, match="medium: expected a saved Medium"):
+        with pytest.raises(ValueError, match="medium: the Medium .* is not saved"):
             e.render(Medium(name="unsaved"))
         with pytest.raises(TypeError, match=r"events\[1\]: expected an Event, got int"):
             feed.render([e, 3])

@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError, transaction
 
-from entity_event.claims import DEADLOCK_ATTEMPTS
+from entity_event.db.retries import MARKING
 from entity_event.models import Event, EventSeen, Subscription
 from tests.faults import inserts_into, on_statement
+
+DEADLOCK_ATTEMPTS = MARKING.attempts
 
 pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from entity.models import Entity
 
-from entity_event.chunks import id_filters
+from entity_event.db.id_lists import id_filters
 from tests.worlds import scaled_routing_world
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from entity_event.models import Event, Medium, Subscription
-from entity_event.paged_condition import PAGE_ROWS
+from entity_event.routing.paged_condition import PAGE_ROWS
 from tests.entities import entity_kind, make_entity
 from tests.routing.test_feed_sql import random_world
 from tests.testapp.models import PassThroughMedium

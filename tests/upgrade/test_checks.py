@@ -14,9 +14,9 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from entity_event.checks import LISTED_IDS, check_upgraded_values
+from entity_event.db.upgrade import UPGRADE_MIGRATION, storable_range
 from entity_event.models import Event
 from entity_event.timestamps import NEVER_EXPIRES_UTC, never_expires
-from entity_event.upgrade import UPGRADE_MIGRATION, storable_range
 from entity_event.validation import MAX_TIME, MIN_TIME
 from tests.faults import failing_statement, selects_from
 

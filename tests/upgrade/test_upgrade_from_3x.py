@@ -18,9 +18,9 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import override_settings
 
+from entity_event.db.upgrade import UPGRADE_MIGRATION, LegacyDataError, pending_repairs, upgrade_3x_database
 from entity_event.models import ContextRenderer, Event, EventActor, Medium, Subscription
 from entity_event.timestamps import NEVER_EXPIRES_UTC
-from entity_event.upgrade import UPGRADE_MIGRATION, LegacyDataError, pending_repairs, upgrade_3x_database
 from tests.upgrade.conftest import EXPECTED, UPGRADED
 from tests.upgrade.schema import entity_event_schema
 

@@ -16,24 +16,29 @@ failed, targets, seconds.
 
 from __future__ import annotations
 
-import logging
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.module_loading import import_string
 
-from entity_event.delivery import BatchReport, Handler, deliver_batch
-from entity_event.models import Medium
+from entity_event.delivery.batches import BatchReport
+from entity_event.delivery.loop import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_HANDLER,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_DELAY,
+    BatchFailed,
+    delivery_run,
+    run_batches,
+)
 
-logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 100
-MAX_BATCH_SIZE = 100_000
+def option_name(name: str) -> str:
+    """``batch_size`` as the command spells it: ``--batch-size``."""
+    return f"--{name.replace('_', '-')}"
 
 
 class Command(BaseCommand):
@@ -46,8 +51,8 @@ class Command(BaseCommand):
         parser.add_argument("--medium", required=True, help="the name of the medium to deliver")
         parser.add_argument(
             "--handler",
-            default="entity_event.delivery.send_email",
-            help="the dotted path of the handler (default: entity_event.delivery.send_email)",
+            default=DEFAULT_HANDLER,
+            help=f"the dotted path of the handler (default: {DEFAULT_HANDLER})",
         )
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N")
         parser.add_argument("--digest", action="store_true", help="one entry (message) per target")
@@ -56,69 +61,56 @@ class Command(BaseCommand):
             "--interval", type=float, default=5.0, metavar="S", help="seconds to wait when idle"
         )
         parser.add_argument("--max-batches", type=int, default=None, metavar="K", help="stop after K batches")
-        parser.add_argument("--max-attempts", type=int, default=5, metavar="N", help="attempts per recipient")
         parser.add_argument(
-            "--retry-delay", type=float, default=60.0, metavar="S", help="first retry after S seconds"
+            "--max-attempts",
+            type=int,
+            default=DEFAULT_MAX_ATTEMPTS,
+            metavar="N",
+            help="attempts per recipient",
+        )
+        parser.add_argument(
+            "--retry-delay",
+            type=float,
+            default=DEFAULT_RETRY_DELAY,
+            metavar="S",
+            help="first retry after S seconds",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Check the options, then deliver batches until done or stopped."""
-        medium, handler = self._checked(options)
+        if options["interval"] < 0:
+            raise CommandError(f"--interval must be 0 or more, got {options['interval']!r}")
+        try:
+            run = delivery_run(
+                options["medium"],
+                options["handler"],
+                batch_size=options["batch_size"],
+                digest=options["digest"],
+                max_batches=options["max_batches"],
+                max_attempts=options["max_attempts"],
+                retry_delay=options["retry_delay"],
+                option=option_name,
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
         self.stopping = False
         with self._stop_on_signals():
-            number = 0
-            while not self.stopping and (options["max_batches"] is None or number < options["max_batches"]):
-                number += 1
-                report = self._run_batch(medium, handler, number, options)
-                if report.idle:
-                    if not options["loop"]:
-                        break
-                    time.sleep(options["interval"])
+            try:
+                run_batches(
+                    run,
+                    idle_wait=options["interval"] if options["loop"] else None,
+                    stopping=lambda: self.stopping,
+                    on_batch=self._report,
+                )
+            except BatchFailed as error:
+                raise CommandError(str(error)) from error
 
-    def _checked(self, options: dict[str, Any]) -> tuple[Medium, Handler]:
-        medium = Medium.objects.filter(name=options["medium"]).first()
-        if medium is None:
-            raise CommandError(f"--medium: no medium named {options['medium']!r}")
-        try:
-            handler = import_string(options["handler"])
-        except ImportError as error:
-            raise CommandError(f"--handler: cannot import {options['handler']!r}: {error}") from error
-        if not callable(handler):
-            raise CommandError(f"--handler: {options['handler']!r} is not callable")
-        for option, minimum in (("batch_size", 1), ("max_attempts", 1), ("max_batches", 1)):
-            value = options[option]
-            if value is not None and not (isinstance(value, int) and minimum <= value):
-                raise CommandError(f"--{option.replace('_', '-')} must be {minimum} or more, got {value!r}")
-        if options["batch_size"] > MAX_BATCH_SIZE:
-            raise CommandError(
-                f"--batch-size must be at most {MAX_BATCH_SIZE:,}, got {options['batch_size']:,}"
-            )
-        for option in ("interval", "retry_delay"):
-            if not isinstance(options[option], (int, float)) or options[option] < 0:
-                raise CommandError(f"--{option.replace('_', '-')} must be 0 or more, got {options[option]!r}")
-        return medium, handler
-
-    def _run_batch(
-        self, medium: Medium, handler: Handler, number: int, options: dict[str, Any]
-    ) -> BatchReport:
-        started = time.monotonic()
-        try:
-            report = deliver_batch(
-                medium, handler, number=number, batch_size=options["batch_size"], digest=options["digest"],
-                max_attempts=options["max_attempts"], retry_delay=options["retry_delay"],
-            )  # fmt: skip
-        except Exception as error:
-            logger.exception(
-                "batch %s on the medium %r failed; its deliveries stay pending", number, medium.name
-            )
-            raise CommandError(f"batch {number} failed: {type(error).__name__}: {error}") from error
-        if not report.idle:
-            self.stdout.write(
-                f"batch {number}: {report.claimed} events claimed, {report.recorded} deliveries recorded, "
-                f"{report.sent} sent, {report.retried} to retry, {report.failed} failed, "
-                f"{len(report.targets)} targets, {time.monotonic() - started:.2f} s"
-            )
-        return report
+    def _report(self, report: BatchReport, seconds: float) -> None:
+        self.stdout.write(
+            f"batch {report.number}: {report.claimed} events claimed, {report.recorded} deliveries recorded, "
+            f"{report.sent} sent, {report.retried} to retry, {report.failed} failed, "
+            f"{len(report.targets)} targets, {seconds:.2f} s"
+        )
 
     @contextmanager
     def _stop_on_signals(self) -> Iterator[None]:

@@ -22,18 +22,18 @@ a batch size outside 1 to ``MAX_BATCH_SIZE``, an unknown database alias, and, fr
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q
 from django.utils import timezone
 
-from entity_event.backends import lock_own_rows
+from entity_event.db.backends import lock_own_rows
+from entity_event.db.retries import PRUNING, in_transaction_retried
 from entity_event.models import Delivery, Event, EventActor, EventSeen, ReadMark
-from entity_event.querysets import EventQuerySet
+from entity_event.models.querysets import EventQuerySet
 
 #: The tables that point at events, deleted before the events: their rows in a batch's output.
 DEPENDENTS = {
@@ -42,11 +42,6 @@ DEPENDENTS = {
     "deliveries": Delivery,
     "read marks": ReadMark,
 }
-#: How many times a batch is tried when it deadlocks with a concurrent writer, and the pause
-#: (in seconds, growing with each attempt) between two tries.
-RETRIES = 5
-RETRY_PAUSE = 0.2
-
 DEFAULT_BATCH_SIZE = 1000
 #: The largest ``--batch-size``: a batch is one transaction, and a bigger one would hold its
 #: locks for long on a busy table (and a size beyond 64 bits fails in the database).
@@ -230,29 +225,25 @@ class Command(BaseCommand):
         worker skips the events the batch holds (``SKIP LOCKED``), and the batch waits for the
         events a worker holds until its claim commits, instead of deadlocking with it on the seen
         records and deliveries that point at them. A deadlock or serialization failure with
-        another writer (one that marks events seen without claiming them, say) retries the batch.
+        another writer (one that marks events seen without claiming them, say) retries the batch
+        (``entity_event.db.retries.PRUNING``).
 
         ``QuerySet.delete()`` would load every row as an object (django-entity listens to
         ``post_delete`` for every model), send a signal per row and delete 100 rows per query: one
         DELETE statement per table instead (``_raw_delete``, what Django's collector itself uses).
         """
         using = self.database
-        attempt = 1
-        while True:
-            try:
-                with transaction.atomic(using=using):
-                    list(lock_own_rows(batch.order_by("pk")).values_list("pk", flat=True))
-                    counts = {
-                        name: model._default_manager.using(using).filter(event__in=batch)._raw_delete(using)
-                        for name, model in DEPENDENTS.items()
-                    }
-                    counts["events"] = batch._raw_delete(using)
-                return counts
-            except OperationalError:
-                if attempt == RETRIES:
-                    raise
-                time.sleep(RETRY_PAUSE * attempt)
-                attempt += 1
+
+        def delete() -> dict[str, int]:
+            list(lock_own_rows(batch.order_by("pk")).values_list("pk", flat=True))
+            counts = {
+                name: model._default_manager.using(using).filter(event__in=batch)._raw_delete(using)
+                for name, model in DEPENDENTS.items()
+            }
+            counts["events"] = batch._raw_delete(using)
+            return counts
+
+        return in_transaction_retried(using, delete, PRUNING)
 
 
 def _details(counts: dict[str, int]) -> str:

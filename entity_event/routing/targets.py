@@ -13,9 +13,8 @@ distinct set of actors and per only-following subscription (``CustomFollowers``)
 A large result is tens of thousands of model instances; the code builds as few other objects
 as it can: the events are read as rows of values, and only those with targets become ``Event``
 instances (an event nobody receives costs no instance); one tuple of actor ids per event; sets
-and lists per distinct value only. (Python's cyclic garbage collector walks every instance that
-lives on, again at each full collection: fewer and lighter objects are the library's way to
-cost it less, without touching its settings, which belong to the whole process.)
+and lists per distinct value only: every object that lives on costs Python's garbage collector
+at each full collection, and its settings belong to the whole process, not to a library.
 """
 
 from __future__ import annotations
@@ -29,13 +28,14 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from entity.models import Entity, EntityKind, EntityRelationship
 
-from entity_event.chunks import id_filters
-from entity_event.claims import claim, fetch, in_transaction, mark_ids_seen, primary_alias
-from entity_event.event_filters import EventFilters
-from entity_event.following import uses_default_following
+from entity_event.db.id_lists import id_filters
+from entity_event.db.retries import MARKING, in_transaction_retried
 from entity_event.models import Event, Medium, Subscription, Unsubscription
-from entity_event.querysets import EventQuerySet
-from entity_event.routing import active_actor_rows, check_saved_medium, filtered_events
+from entity_event.models.filters import EventFilters
+from entity_event.models.querysets import EventQuerySet
+from entity_event.routing.claims import claim, fetch, mark_ids_seen, seen_marks_database
+from entity_event.routing.feeds import active_actor_rows, check_saved_medium, filtered_events
+from entity_event.routing.following import uses_default_following
 from entity_event.validation import model_pk
 
 #: ``[(event, targets)]``, what ``events_targets`` returns.
@@ -87,9 +87,9 @@ def events_targets(
     kind_id = (
         None if entity_kind is None else model_pk(entity_kind, EntityKind, "events_targets(): entity_kind")
     )
-    # A call that marks reads everything on the primary database (claims.primary_alias), the
+    # A call that marks reads everything on the primary database (claims.seen_marks_database), the
     # others where the routers send reads.
-    using = primary_alias() if filters.mark_seen else None
+    using = seen_marks_database() if filters.mark_seen else None
     routes = routes_by_source(medium, kind_id, using)
     if not routes:
         return []
@@ -114,7 +114,7 @@ def events_targets(
             mark_ids_seen(consumed, medium, events.db)
         return result
 
-    return in_transaction(events.db, mark)
+    return in_transaction_retried(events.db, mark, MARKING)
 
 
 def collect(
@@ -217,9 +217,9 @@ def actors_of(
 ) -> tuple[dict[int, tuple[int, ...]], list[int]]:
     """The active actors of the events that only-following subscriptions may deliver, as
     ``{event id: actor ids}``, and the distinct actor ids (whose followers ``DefaultFollowers``
-    looks up by that list: a subquery there would run the events' query again, which cost more
-    than the rest of that lookup). Tuples rather than lists or sets: once the garbage collector
-    has seen them, tuples of ints are no longer tracked, so a large batch costs it less.
+    looks up by that list: a subquery there would run the events' query again). Tuples rather
+    than lists or sets: once the garbage collector has seen them, tuples of ints are no longer
+    tracked.
 
     One query, from a subquery of the events when the events were not claimed or limited; from
     the listed ids otherwise (the claim skipped rows locked elsewhere, which re-running its query

@@ -1,9 +1,10 @@
 """The django-eventstream channel manager of the notification center.
 
-Set ``EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.live_channels.NotificationChannelManager"``
-so that only logged-in users read the notification channel, and so that its messages, which only
-say "something new", are not stored (django-eventstream stores the messages of the channels it
-calls reliable, to replay them). Other channels keep django-eventstream's default behaviour.
+Set ``EVENTSTREAM_CHANNELMANAGER_CLASS`` to
+``"entity_event.notifications.live_channels.NotificationChannelManager"`` so that only logged-in
+users read the notification channel, and so that its messages, which only say "something new",
+are not stored (django-eventstream stores the messages of the channels it calls reliable, to
+replay them). Other channels keep django-eventstream's default behaviour.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from django_eventstream.channelmanager import DefaultChannelManager
 
-from entity_event.live import channel_name
+from entity_event.notifications.live import channel_name
 
 
 class NotificationChannelManager(DefaultChannelManager):  # type: ignore[misc]  # untyped library

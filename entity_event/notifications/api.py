@@ -23,14 +23,14 @@ from typing import Any
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
-from entity_event.notification_center import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    Cursor,
-    feed_entity,
-    notification_page,
+from entity_event.notifications.center import feed_entity
+from entity_event.notifications.requests import (
+    entity_id_parameter,
+    medium_or_404,
+    page_size,
+    parse_id,
+    requested_listing,
 )
-from entity_event.views import entity_id_parameter, medium_or_404, parse_id, whole_number
 
 View = Callable[[HttpRequest], HttpResponse]
 
@@ -66,16 +66,6 @@ def error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def page_size(value: str | None) -> int:
-    """The ``limit`` parameter: 1 to ``MAX_PAGE_SIZE``, default ``DEFAULT_PAGE_SIZE``."""
-    if value is None:
-        return DEFAULT_PAGE_SIZE
-    size = whole_number(value, MAX_PAGE_SIZE)
-    if size is None:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, got {value!r}.")
-    return size
-
-
 def marked_event_ids(request: HttpRequest) -> list[int]:
     """The event ids of a mark request: ``{"events": [...]}`` as JSON, or ``events`` fields."""
     if request.content_type == "application/json":
@@ -103,21 +93,12 @@ def marked_event_ids(request: HttpRequest) -> list[int]:
 @json_api("GET")
 def notifications(request: HttpRequest) -> HttpResponse:
     """A page of the notifications, with the cursor of the next one."""
-    medium = medium_or_404()
-    entity = feed_entity(request.user, entity_id_parameter(request.GET.get("entity")))
-    cursor = Cursor.decode(request.GET["cursor"]) if "cursor" in request.GET else None
-    page = notification_page(
-        medium,
-        entity,
-        cursor=cursor,
-        size=page_size(request.GET.get("limit")),
-        unread_only=request.GET.get("unread") == "1",
-    )
+    listing = requested_listing(request, page_size(request.GET.get("limit")))
     return JsonResponse(
         {
-            "results": [notification.as_json() for notification in page.notifications],
-            "next": page.next_cursor.encode() if page.next_cursor else None,
-            "unread_count": medium.unread_count(entity),
+            "results": [notification.as_json() for notification in listing.page.notifications],
+            "next": listing.page.next_cursor.encode() if listing.page.next_cursor else None,
+            "unread_count": listing.unread_count,
         }
     )
 

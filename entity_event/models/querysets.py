@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Required, Self, TypedDict, overload
+from typing import TYPE_CHECKING, Literal, Required, Self, TypedDict, Unpack, overload
 from uuid import UUID
 
 from django.db import models, router
@@ -18,8 +18,12 @@ if TYPE_CHECKING:
     from entity_event.models import Event, Medium, Source, Subscription  # noqa: F401 (base classes)
 
 
-class EventArguments(TypedDict, total=False):
-    """The arguments of one event of ``create_events``: those of ``create_event``."""
+class NewEventArguments(TypedDict, total=False):
+    """The keyword arguments of ``create_event`` that describe the event (``source`` required):
+    ``source`` a ``Source`` or its id, ``context`` a JSON-serialisable dict, ``uuid`` a unique
+    string (generated when not given), ``time`` when it happened (now, when not given),
+    ``time_expires`` when it stops being shown (never, when not given), ``actors`` ``Entity``
+    objects or ids."""
 
     source: Required[Source | int]
     context: JSONObject | None
@@ -27,6 +31,15 @@ class EventArguments(TypedDict, total=False):
     time: datetime | None
     time_expires: datetime | None
     actors: Iterable[Entity | int] | None
+
+
+#: The names of ``NewEventArguments``, for the check of unknown ones.
+NEW_EVENT_ARGUMENTS = frozenset(NewEventArguments.__annotations__)
+
+
+class EventArguments(NewEventArguments, total=False):
+    """The arguments of one event of ``create_events``: those of ``create_event``."""
+
     ignore_duplicates: bool
 
 
@@ -39,7 +52,7 @@ class EventQuerySet(models.QuerySet["Event"]):
         Idempotent: events already seen on the medium keep their first ``time_seen``. Costs two
         queries whatever the number of events.
         """
-        from entity_event.claims import mark_seen
+        from entity_event.routing.claims import mark_seen
 
         mark_seen(self, medium)
 
@@ -56,9 +69,9 @@ class EventQuerySet(models.QuerySet["Event"]):
         Each event gets ``event.loaded_renderings[medium.pk]``: a ``LoadedRendering`` with the
         loaded context (hinted primary keys replaced by rows, a copy) and the chosen renderer
         (``None`` when none matches). Costs a number of queries that does not depend on the number
-        of events (see ``entity_event.rendering``).
+        of events (see ``entity_event.rendering.renderers``).
         """
-        from entity_event.rendering import load_contexts_and_renderers
+        from entity_event.rendering.renderers import load_contexts_and_renderers
 
         return load_contexts_and_renderers(self, medium)
 
@@ -77,57 +90,29 @@ class EventManager(_EventManagerFromQuerySet["Event"]):
     # result is None for a duplicate.
     @overload
     def create_event(
-        self,
-        *,
-        source: Source | int,
-        context: JSONObject | None = None,
-        uuid: str | UUID | None = None,
-        time: datetime | None = None,
-        time_expires: datetime | None = None,
-        actors: Iterable[Entity | int] | None = None,
-        ignore_duplicates: Literal[False] = False,
+        self, *, ignore_duplicates: Literal[False] = False, **event: Unpack[NewEventArguments]
     ) -> Event: ...
 
     @overload
     def create_event(
-        self,
-        *,
-        source: Source | int,
-        context: JSONObject | None = None,
-        uuid: str | UUID | None = None,
-        time: datetime | None = None,
-        time_expires: datetime | None = None,
-        actors: Iterable[Entity | int] | None = None,
-        ignore_duplicates: bool,
+        self, *, ignore_duplicates: bool, **event: Unpack[NewEventArguments]
     ) -> Event | None: ...
 
     def create_event(
-        self,
-        *,
-        source: Source | int,
-        context: JSONObject | None = None,
-        uuid: str | UUID | None = None,
-        time: datetime | None = None,
-        time_expires: datetime | None = None,
-        actors: Iterable[Entity | int] | None = None,
-        ignore_duplicates: bool = False,
+        self, *, ignore_duplicates: bool = False, **event: Unpack[NewEventArguments]
     ) -> Event | None:
-        """Create one event and its actors in one transaction.
-
-        ``source`` is a ``Source`` or its id, ``context`` a JSON-serialisable dict, ``uuid`` a
-        unique string (generated when not given), ``time`` when it happened (now, when not given)
-        and ``time_expires`` when it stops being shown (never, when not given); ``actors`` are
-        ``Entity`` objects or ids.
+        """Create one event and its actors in one transaction, from the keyword arguments
+        ``NewEventArguments`` describes (``source``, ``context``, ``uuid``, ``time``,
+        ``time_expires``, ``actors``).
 
         Returns the event, or ``None`` when ``ignore_duplicates`` is true and an event with this
         ``uuid`` exists already (also when a concurrent writer created it first). Without
         ``ignore_duplicates`` a duplicate ``uuid`` raises ``IntegrityError`` and writes nothing.
         """
-        arguments: EventArguments = {
-            "source": source, "context": context, "uuid": uuid, "time": time,
-            "time_expires": time_expires, "actors": actors, "ignore_duplicates": ignore_duplicates,
-        }  # fmt: skip
-        return self.create_events([arguments])[0]
+        for name in event:
+            if name not in NEW_EVENT_ARGUMENTS:
+                raise TypeError(f"create_event() got an unexpected keyword argument {name!r}")
+        return self.create_events([{**event, "ignore_duplicates": ignore_duplicates}])[0]
 
     def create_events(self, kwargs_list: Iterable[EventArguments]) -> list[Event | None]:
         """Create many events, each described by the keyword arguments of ``create_event``.
@@ -138,7 +123,7 @@ class EventManager(_EventManagerFromQuerySet["Event"]):
         when any input is invalid. They are written where ``using()`` says, else where the
         routers send writes of ``Event`` (never to a read replica).
         """
-        from entity_event.creation import create_events
+        from entity_event.models.creation import create_events
 
         return create_events(self.model, self._db or router.db_for_write(self.model), kwargs_list)
 

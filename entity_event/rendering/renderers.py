@@ -21,21 +21,16 @@ from django.template import Context, Template
 from django.template.loader import get_template, render_to_string
 from entity.models import Entity
 
-from entity_event.conf import (
-    DEFAULT_RENDERING_STYLE_SETTING,
-    MAX_RENDERED_LENGTH_SETTING,
-    default_rendering_style_name,
-    max_rendered_length,
-)
-from entity_event.context_hints import ContextHints, context_hints_problems
+from entity_event.conf import SETTINGS, app_settings
+from entity_event.db.read_only import ReadOnlyDatabase, statements_refused
 from entity_event.exceptions import (
     ContextNotLoadedError,
     NoContextRendererError,
     RenderedOutputTooLongError,
 )
-from entity_event.hinted_rows import ContextLoader
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
-from entity_event.read_only import ReadOnlyDatabase, statements_refused
+from entity_event.models.hints import ContextHints, context_hints_problems
+from entity_event.rendering.hinted_rows import HintedRowLoader
 from entity_event.validation import JSONObject, JSONValue, check_saved
 
 logger = logging.getLogger(__name__)
@@ -61,13 +56,14 @@ def default_rendering_style(using: str | None = None) -> RenderingStyle | None:
     """The rendering style that ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE`` names (one query), or
     ``None`` without a query when the setting is unset; ``ImproperlyConfigured`` when no style
     has that name. ``using`` picks the database (``None``: where the routers send reads)."""
-    name = default_rendering_style_name()
+    name = app_settings.DEFAULT_RENDERING_STYLE
     if name is None:
         return None
     style = RenderingStyle.objects.using(using).filter(name=name).first()
     if style is None:
         raise ImproperlyConfigured(
-            f"{DEFAULT_RENDERING_STYLE_SETTING} names the rendering style {name!r}, which does not exist"
+            f"{SETTINGS['DEFAULT_RENDERING_STYLE'].name} names the rendering style {name!r}, "
+            "which does not exist"
         )
     return style
 
@@ -143,7 +139,7 @@ def load_contexts_and_renderers(events: Iterable[Event], medium: Medium) -> list
     renderers = renderers_by_source({event.source_id for event in events}, medium, using)
     hints = {renderer.pk: _hints_of(renderer) for renderer in renderers.values()}
 
-    loader = ContextLoader(using=using)
+    loader = HintedRowLoader(using=using)
     for event in events:
         renderer = renderers.get(event.source_id)
         if renderer is not None:
@@ -227,11 +223,11 @@ class TemplateRenderer:
         """
         with statements_refused():
             output = self._render(path, inline, context, autoescape)
-        limit = max_rendered_length()
+        limit = app_settings.MAX_RENDERED_LENGTH
         if len(output) > limit:
             raise RenderedOutputTooLongError(
                 f"the rendered output is {len(output):,} characters long, over the limit of {limit:,} "
-                f"({MAX_RENDERED_LENGTH_SETTING})"
+                f"({SETTINGS['MAX_RENDERED_LENGTH'].name})"
             )
         return output
 
@@ -256,7 +252,7 @@ class TemplateRenderer:
         if renderer is None:
             raise NoContextRendererError(
                 f"no context renderer matches {event} on the medium {medium.name!r} (its rendering "
-                f"style, nor {DEFAULT_RENDERING_STYLE_SETTING})"
+                f"style, nor {SETTINGS['DEFAULT_RENDERING_STYLE'].name})"
             )
         return self.render_templates(renderer, template_context(event, medium, observing_entity))
 

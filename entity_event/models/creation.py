@@ -21,11 +21,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from entity.models import Entity
 
-from entity_event.bulk_writes import NewEvent, insert_events
-from entity_event.chunks import in_chunks
+from entity_event.db.id_lists import in_chunks
 from entity_event.models import Event, Source
+from entity_event.models.bulk_rows import NewEvent, insert_events
 from entity_event.models.events import UUID_MAX_LENGTH
-from entity_event.querysets import EventArguments
+from entity_event.models.querysets import EventArguments
 from entity_event.signals import events_created
 from entity_event.timestamps import never_expires
 from entity_event.validation import (

@@ -2,9 +2,9 @@
 
 ``Medium.entity_events(entity)`` is the query behind every notification list, bell and unread
 count, so the time Python takes to build it counts as much as the database's. Written with the
-ORM, its dozen nested subqueries cost Django 4 to 5 ms to resolve and compile, more than the
-database takes to run them. Written here as plain SQL, they cost under a millisecond, and the
-database receives the same plan (the test suite checks both give the same events).
+ORM, its dozen nested subqueries cost Django more to resolve and compile than the database takes
+to run them; written here as plain SQL they cost little, and the database receives the same plan
+(the test suite checks both give the same events; docs/performance.rst has the figures).
 
 The subqueries are uncorrelated (they never name the outer query's tables), so the feed stays an
 ordinary ``EventQuerySet`` that can be filtered, sliced, or used inside another query, and they

@@ -5,7 +5,7 @@ query, marks exactly the returned events seen on the medium, and returns them; w
 ``seen=False`` too, it claims them: concurrent callers never receive the same event (see
 ``claim``, and docs/guarantees.rst for the tests that show it).
 
-Marks and claims run on the database that takes writes (``primary_alias``), whatever the
+Marks and claims run on the database that takes writes (``seen_marks_database``), whatever the
 routers choose for reads: a read replica never receives a lock or an insert, and a claim never
 reads a lagging copy of what it marks.
 """
@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import OperationalError, connections, models, router, transaction
+from django.db import models, router
 from django.utils import timezone
 
-from entity_event.backends import is_deadlock, lock_own_rows, native_time_loading
-from entity_event.bulk_writes import insert_seen
-from entity_event.chunks import id_filters
-from entity_event.event_filters import EventFilters
+from entity_event.db.backends import lock_own_rows, native_time_loading
+from entity_event.db.id_lists import id_filters
+from entity_event.db.retries import MARKING, in_transaction_retried
 from entity_event.models import Event, EventSeen, Medium
-from entity_event.querysets import EventQuerySet
+from entity_event.models.bulk_rows import insert_seen
+from entity_event.models.filters import EventFilters
+from entity_event.models.querysets import EventQuerySet
 from entity_event.validation import check_saved
 
 #: What a claimed or fetched query yields: events, or rows of their values (``values_list``).
@@ -31,11 +32,8 @@ RowT = TypeVar("RowT")
 #: What a marking call returns.
 ResultT = TypeVar("ResultT")
 
-#: How many times a marking call is tried when the database aborts it to break a deadlock.
-DEADLOCK_ATTEMPTS = 3
 
-
-def primary_alias() -> str:
+def seen_marks_database() -> str:
     """The database of seen marks and claims: the one the routers send writes of ``EventSeen``
     to (``db_for_write``; ``default`` without routers)."""
     return router.db_for_write(EventSeen)
@@ -46,7 +44,7 @@ def mark_seen(events: EventQuerySet, medium: Medium) -> None:
     event seen already keeps its first ``time_seen``), in two queries whatever their number,
     both on the primary database."""
     check_saved(medium, Medium, "medium")
-    using = primary_alias()
+    using = seen_marks_database()
     mark_ids_seen(list(events.using(using).values_list("pk", flat=True)), medium, using)
 
 
@@ -56,14 +54,14 @@ def mark_ids_seen(event_ids: list[int], medium: Medium, using: str) -> None:
     insert_seen(event_ids, medium.pk, timezone.now(), using)
 
 
-def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> EventQuerySet:
+def limited_or_marked(events: EventQuerySet, medium: Medium, filters: EventFilters) -> EventQuerySet:
     """Return ``events`` as the filters ask: lazy without ``mark_seen`` (the newest ``limit``, when
     given); otherwise evaluated, marked seen, and restricted to exactly the returned events
     (claimed under row locks when ``seen=False``: the oldest ``limit``, oldest first), on the
     primary database."""
     if not filters.mark_seen:
         return events if filters.limit is None else events[: filters.limit]
-    events = events.using(primary_alias())
+    events = events.using(seen_marks_database())
 
     def mark() -> list[Event]:
         rows = (
@@ -72,26 +70,7 @@ def deliver(events: EventQuerySet, medium: Medium, filters: EventFilters) -> Eve
         mark_ids_seen([event.pk for event in rows], medium, events.db)
         return rows
 
-    return restrict_to(in_transaction(events.db, mark))
-
-
-def in_transaction(using: str, mark: Callable[[], ResultT]) -> ResultT:
-    """Run a marking call's ``mark`` in a transaction on ``using``, tried again (up to
-    ``DEADLOCK_ATTEMPTS`` times in all) when the database aborts that transaction to break a
-    deadlock and the transaction was the call's own: outside the caller's transaction, nothing
-    else was lost with it (``prune_entity_events`` retries its batches alike). MariaDB's locks
-    can deadlock a claim with a prune. Inside the caller's transaction the error reaches the
-    caller, whose whole transaction the database aborted."""
-    attempt = 1
-    while True:
-        try:
-            with transaction.atomic(using=using):
-                return mark()
-        except OperationalError as error:
-            retry = attempt < DEADLOCK_ATTEMPTS and not connections[using].in_atomic_block
-            if not (retry and is_deadlock(error)):
-                raise
-            attempt += 1
+    return restrict_to(in_transaction_retried(events.db, mark, MARKING))
 
 
 def event_pk(event: Event) -> int:

@@ -21,7 +21,7 @@ from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 
-from entity_event.conf import CONTEXT_HINT_MODELS_SETTING, context_hint_models
+from entity_event.conf import SETTINGS, app_settings
 
 if TYPE_CHECKING:
     from django.contrib.contenttypes.fields import GenericForeignKey
@@ -58,7 +58,7 @@ def context_hints_problems(hints: object) -> list[str]:
     """
     if not isinstance(hints, Mapping):
         return [f"context hints must be a dict of context key to hint, got {type(hints).__name__}"]
-    allowed_models = context_hint_models()
+    allowed_models = app_settings.CONTEXT_HINT_MODELS
     problems = []
     for key, hint in hints.items():
         if not isinstance(key, str) or not key:
@@ -91,7 +91,7 @@ def context_hints_problems(hints: object) -> list[str]:
                 if allowed_models is not None and model._meta.label_lower not in allowed_models:
                     problems.append(
                         f"context hint {key!r} names the model {model._meta.label}, which the "
-                        f"{CONTEXT_HINT_MODELS_SETTING} setting does not allow"
+                        f"{SETTINGS['CONTEXT_HINT_MODELS'].name} setting does not allow"
                     )
                 problems.extend(_select_related_problems(key, model, hint.get("select_related")))
                 problems.extend(_prefetch_related_problems(key, model, hint.get("prefetch_related")))

@@ -7,7 +7,7 @@ A context renderer's ``context_hints`` say which context keys hold primary keys 
 
 A hinted key is looked for at any depth of the context, in dicts and in lists; its value is one
 primary key or a list of them, of whatever type the model's primary key has (int, UUID, str).
-``ContextLoader`` collects the keys of a whole batch of events first, then fetches each hinted
+``HintedRowLoader`` collects the keys of a whole batch of events first, then fetches each hinted
 model with ONE query (plus the queries of its ``prefetch_related``), the ``select_related`` and
 ``prefetch_related`` of every hint of the same model unioned, and finally builds each event's
 loaded context: a copy of its context where the primary keys are replaced by the rows (``None``
@@ -25,8 +25,8 @@ from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationE
 from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models.fields.related import RelatedField
 
-from entity_event.chunks import in_chunks
-from entity_event.context_hints import ContextHint, ContextHints, hinted_model
+from entity_event.db.id_lists import in_chunks
+from entity_event.models.hints import ContextHint, ContextHints, hinted_model
 from entity_event.validation import JSONValue
 
 #: Marks a hinted value that cannot be a primary key of the model (it loads as ``None``).
@@ -90,7 +90,7 @@ def _walk(value: JSONValue, hints: ContextHints, visit: Callable[[str, JSONValue
     return value
 
 
-class ContextLoader:
+class HintedRowLoader:
     """Loads the hinted rows of many events' contexts with one query per hinted model.
 
     Use it in three steps: ``add(context, hints)`` for every event, ``load()`` once, then

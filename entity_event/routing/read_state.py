@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Q, Value
 
 from entity_event.models import Medium, ReadMark, ReadState
-from entity_event.querysets import EventQuerySet
+from entity_event.models.querysets import EventQuerySet
 
 #: Up to this many read marks of an entity are named by id in the filter; with more, the filter
 #: reads them from subqueries (correct, but the database can then no longer keep to the events

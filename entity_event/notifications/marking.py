@@ -1,6 +1,6 @@
 """Reading: ``Medium.mark_read``, ``Medium.mark_unread`` and ``Medium.unread_count``.
 
-Per-person read state, apart from ``seen`` (see ``entity_event.read_state`` for what is read).
+Per-person read state, apart from ``seen`` (see ``entity_event.routing.read_state`` for what is read).
 Marking everything read moves the entity's watermark to the newest event and drops its marks
 under it; marking some events writes one mark per event of the entity's feed, in one upsert, so
 concurrent calls never fail on the unique constraint and the last one wins. Each call runs a
@@ -16,12 +16,12 @@ from django.db.models import Subquery
 from django.utils import timezone
 from entity.models import Entity
 
-from entity_event.backends import insert_then_lock, upsert_target
-from entity_event.chunks import in_chunks
-from entity_event.event_filters import EventFilters
-from entity_event.following import entity_id_of
+from entity_event.db.backends import insert_then_lock, upsert_target
+from entity_event.db.id_lists import in_chunks
 from entity_event.models import Event, Medium, ReadMark, ReadState
-from entity_event.routing import check_saved_medium, entity_events_query, entity_medium_events
+from entity_event.models.filters import EventFilters
+from entity_event.routing.feeds import check_saved_medium, entity_events_query, entity_medium_events
+from entity_event.routing.following import entity_id_of
 from entity_event.validation import check_iterable, model_pk
 
 #: Every event of a feed, expired ones included: an expired event can still be marked.
@@ -59,7 +59,7 @@ def event_ids(events: object, argument: str) -> list[int]:
     return [model_pk(event, Event, argument) for event in check_iterable(events, argument, "events")]
 
 
-def primary_alias() -> str:
+def read_state_database() -> str:
     """The database of read state: the one the routers send writes of ``ReadMark`` to
     (``db_for_write``; ``default`` without routers). Marking reads there too, never a lagging
     read replica (an event just created must be found to be marked)."""
@@ -69,7 +69,7 @@ def primary_alias() -> str:
 def mark_everything_read(medium: Medium, entity_id: int) -> None:
     """Move the watermark to the newest event (never backwards: a slower concurrent call that
     saw an older newest event leaves it) and drop the marks under it, in five queries."""
-    using = primary_alias()
+    using = read_state_database()
     # One query: the entity exists (else a ValueError rather than a foreign key error at the
     # commit) and the id of the newest event.
     newest_event = Event.objects.order_by("-pk").values("pk")[:1]
@@ -91,7 +91,7 @@ def mark(medium: Medium, entity_id: int, ids: Iterable[int], *, read: bool) -> N
     """Mark the events ``ids`` of the entity's feed read or unread (others are ignored): one
     query finds them (per chunk the database's parameter limit allows), one upsert marks them,
     under the lock of the entity's watermark row (two queries)."""
-    using = primary_alias()
+    using = read_state_database()
     feed = entity_events_query(medium, entity_id, WHOLE_FEED).using(using)
     in_feed = sorted(
         pk

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS
 
-from entity_event.context_hints import context_hints_problems
-from entity_event.hinted_rows import ContextLoader
+from entity_event.db.read_only import ReadOnlyDatabase, statements_refused
 from entity_event.models import ContextRenderer, Event
-from entity_event.read_only import ReadOnlyDatabase, statements_refused
-from entity_event.rendering import TemplateRenderer, stored_dict
+from entity_event.models.hints import context_hints_problems
+from entity_event.rendering.hinted_rows import HintedRowLoader
+from entity_event.rendering.renderers import TemplateRenderer, stored_dict
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def preview_renderer(renderer: ContextRenderer, limit: int = 5) -> list[Renderer
         error = f"invalid context hints: {'; '.join(problems)}"
         return [RendererPreview(event, error=error) for event in events]
     with ReadOnlyDatabase(renderer._state.db or DEFAULT_DB_ALIAS) as read_only:
-        loader = ContextLoader(using=renderer._state.db)
+        loader = HintedRowLoader(using=renderer._state.db)
         for event in events:
             loader.add(event.context, renderer.context_hints, owner=f"the context renderer {renderer.name!r}")
         try:

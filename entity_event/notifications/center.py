@@ -31,9 +31,9 @@ from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString, mark_safe
 from entity.models import Entity
 
-from entity_event.conf import entity_for_user_path, notification_medium_name
+from entity_event.conf import app_settings
 from entity_event.models import Event, Medium
-from entity_event.read_state import read_flags
+from entity_event.routing.read_state import read_flags
 from entity_event.validation import MAX_ID, check_time
 
 #: The permission that lets staff see the notifications of anyone.
@@ -55,7 +55,7 @@ def default_entity_for_user(user: User) -> Entity | None:
 
 def entity_for_user(user: User) -> Entity | None:
     """The entity of ``user``, by the function ``ENTITY_EVENT_ENTITY_FOR_USER`` names."""
-    function: Callable[[User], Entity | None] = import_string(entity_for_user_path())
+    function: Callable[[User], Entity | None] = import_string(app_settings.ENTITY_FOR_USER)
     return function(user)
 
 
@@ -97,7 +97,7 @@ def feed_entity(user: User, entity_id: int | None = None) -> Entity:
 
 def notification_medium() -> Medium | None:
     """The medium ``ENTITY_EVENT_NOTIFICATION_MEDIUM`` names, or ``None`` when there is none."""
-    return Medium.objects.filter(name=notification_medium_name()).first()
+    return Medium.objects.filter(name=app_settings.NOTIFICATION_MEDIUM).first()
 
 
 @dataclass(frozen=True)

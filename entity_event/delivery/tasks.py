@@ -15,10 +15,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.utils.module_loading import import_string
-
-from entity_event.delivery import deliver_batch
-from entity_event.models import Medium
+from entity_event.delivery.loop import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_HANDLER,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_TASK_MAX_BATCHES,
+    RUN_OPTIONS,
+    delivery_run,
+    run_batches,
+)
 from entity_event.signals import events_created
 
 if TYPE_CHECKING:  # mypy runs with the stubs of the newest Django
@@ -29,41 +35,37 @@ else:
     except ImportError:  # Django 5.2: the backport
         from django_tasks import task
 
-#: The handler of ``deliver_events`` unless told otherwise: one email per recipient.
-DEFAULT_HANDLER = "entity_event.delivery.send_email"
-
 
 @task()
 def deliver_events(
     medium: str,
     handler: str = DEFAULT_HANDLER,
-    batch_size: int = 100,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     digest: bool = False,
-    max_batches: int = 100,
+    max_batches: int = DEFAULT_TASK_MAX_BATCHES,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    retry_delay: float = DEFAULT_RETRY_DELAY,
 ) -> dict[str, int]:
     """Run delivery batches of the medium named ``medium`` with ``handler`` (the dotted path of a
-    handler, see ``entity_event.delivery``) until a batch is idle or ``max_batches`` ran; return
-    the totals (``claimed``, ``recorded``, ``sent``, ``retried``, ``failed``, ``batches``).
+    handler, see ``entity_event.delivery``) until a batch is idle or ``max_batches`` ran, as
+    ``manage.py deliver_entity_events`` does with the same options; return the totals
+    (``claimed``, ``recorded``, ``sent``, ``retried``, ``failed``, ``batches``).
 
     The arguments are plain values, as task arguments must be. A handler that raises fails the
     task after rolling back its batch's sending step; the claimed events keep their pending
     delivery records, which the next run (task or command) sends.
     """
-    if batch_size < 1 or max_batches < 1:
-        raise ValueError("deliver_events(): batch_size and max_batches must be at least 1")
-    target = Medium.objects.filter(name=medium).first()
-    if target is None:
-        raise ValueError(f"deliver_events(): no medium is named {medium!r}")
-    send = import_string(handler)
-    totals = dict.fromkeys(("claimed", "recorded", "sent", "retried", "failed", "batches"), 0)
-    for number in range(1, max_batches + 1):
-        report = deliver_batch(target, send, number=number, batch_size=batch_size, digest=digest)
-        totals["batches"] = number
-        for name in ("claimed", "recorded", "sent", "retried", "failed"):
-            totals[name] += getattr(report, name)
-        if report.idle:
-            break
-    return totals
+    run = delivery_run(
+        medium,
+        handler,
+        batch_size=batch_size,
+        digest=digest,
+        max_batches=max_batches,
+        max_attempts=max_attempts,
+        retry_delay=retry_delay,
+        option=lambda name: f"deliver_events(): {name}",
+    )
+    return run_batches(run)
 
 
 def deliver_on_creation(medium: str, **options: Any) -> None:
@@ -72,11 +74,11 @@ def deliver_on_creation(medium: str, **options: Any) -> None:
     replaces the earlier options."""
     if not isinstance(medium, str) or not medium:
         raise TypeError("deliver_on_creation(): medium must be the name of a medium")
-    unknown = set(options) - {"handler", "batch_size", "digest", "max_batches"}
+    unknown = set(options) - RUN_OPTIONS
     if unknown:
         raise TypeError(f"deliver_on_creation(): unexpected options {sorted(unknown)}")
 
     def enqueue_delivery(**kwargs: Any) -> None:
         deliver_events.enqueue(medium, **options)
 
-    events_created.connect(enqueue_delivery, weak=False, dispatch_uid=f"entity_event.tasks:{medium}")
+    events_created.connect(enqueue_delivery, weak=False, dispatch_uid=f"entity_event.delivery.tasks:{medium}")

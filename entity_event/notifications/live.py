@@ -19,9 +19,9 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 
-from entity_event.conf import live_updates_enabled, notification_medium_name, poll_seconds
+from entity_event.conf import app_settings
 from entity_event.models import Event, Subscription
-from entity_event.notification_center import feed_entity
+from entity_event.notifications.center import feed_entity
 
 #: The type of the messages on the channel (``addEventListener("events", ...)`` in a page).
 MESSAGE_TYPE = "events"
@@ -29,26 +29,26 @@ MESSAGE_TYPE = "events"
 
 def channel_name() -> str:
     """The django-eventstream channel of the notification medium."""
-    return f"entity-event-{notification_medium_name()}"
+    return f"entity-event-{app_settings.NOTIFICATION_MEDIUM}"
 
 
 def live_updates_url() -> str | None:
     """The URL of the stream, or ``None`` when live updates are off."""
-    return reverse("entity_event:live") if live_updates_enabled() else None
+    return reverse("entity_event:live") if app_settings.LIVE_UPDATES else None
 
 
 def page_script_context() -> dict[str, Any]:
     """What the pages' script needs (``_script.html``): the stream's URL and the polling period."""
-    return {"live_url": live_updates_url(), "poll_seconds": poll_seconds()}
+    return {"live_url": live_updates_url(), "poll_seconds": app_settings.POLL_SECONDS}
 
 
 def publish_new_events(sender: object, events: list[Event], using: str, **kwargs: Any) -> None:
     """Receiver of ``events_created``: tell the open pages that there is something new (one
     query: whether the notification medium carries any of the events' sources)."""
-    if not live_updates_enabled():
+    if not app_settings.LIVE_UPDATES:
         return
     carried = Subscription.objects.using(using).filter(
-        medium__name=notification_medium_name(), source_id__in={event.source_id for event in events}
+        medium__name=app_settings.NOTIFICATION_MEDIUM, source_id__in={event.source_id for event in events}
     )
     if not carried.exists():
         return
@@ -65,7 +65,7 @@ def live_updates(request: HttpRequest) -> HttpResponse:
     parameter that is not a token this site signed: django-eventstream decodes it with PyJWT
     (the ``link=next`` URLs of a GRIP proxy carry it) and lets PyJWT's ``InvalidTokenError``
     escape as a 500. Only that error is caught; a token signed with the site's key is taken."""
-    if not live_updates_enabled():
+    if not app_settings.LIVE_UPDATES:
         raise Http404("Live updates are off.")
     feed_entity(request.user)
     # Both optional (the live extra; PyJWT comes with django-eventstream): imported only here.

@@ -1,0 +1,30 @@
+"""Delivery: getting claimed events out of the process (email, push) without losing any.
+
+``deliver_batch`` claims unseen events of a medium, records a delivery per (event, target) and
+sends the due records with a handler (``batches``); ``send_email`` is the handler shipped
+(``email``); ``tasks`` runs the same loop as the ``deliver_entity_events`` command as a task of
+the site's task workers (``loop``). What a site uses is importable from here:
+``entity_event.delivery.send_email`` is the default handler's dotted path.
+"""
+
+from entity_event.delivery.batches import (
+    Batch,
+    BatchReport,
+    Failures,
+    Handler,
+    deliver_batch,
+    queue_again,
+)
+from entity_event.delivery.email import email_address, message_id, send_email
+
+__all__ = [
+    "Batch",
+    "BatchReport",
+    "Failures",
+    "Handler",
+    "deliver_batch",
+    "email_address",
+    "message_id",
+    "queue_again",
+    "send_email",
+]

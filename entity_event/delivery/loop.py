@@ -1,0 +1,136 @@
+"""The delivery loop: batches of one medium until a batch finds nothing to do, shared by
+``manage.py deliver_entity_events`` and the task ``entity_event.delivery.tasks.deliver_events``.
+
+``delivery_run`` checks the options of a run (both ways in take the same ones, with the same
+defaults and refusals); ``run_batches`` runs it. The command adds what only a process does:
+``--loop`` (wait and go on when idle), stopping on a signal, a line per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
+
+from entity_event.delivery.batches import BatchReport, Handler, deliver_batch
+from entity_event.models import Medium
+
+logger = logging.getLogger(__name__)
+
+#: The defaults and limits of a run, for the command and the task alike.
+DEFAULT_HANDLER = "entity_event.delivery.send_email"
+DEFAULT_BATCH_SIZE = 100
+MAX_BATCH_SIZE = 100_000
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_RETRY_DELAY = 60.0
+#: A task ends: unless told otherwise it runs at most this many batches (the command, none).
+DEFAULT_TASK_MAX_BATCHES = 100
+
+#: The options of a run, besides the medium: what ``deliver_on_creation`` may pass on.
+RUN_OPTIONS = frozenset({"handler", "batch_size", "digest", "max_batches", "max_attempts", "retry_delay"})
+
+#: The totals a run returns.
+TOTALS = ("claimed", "recorded", "sent", "retried", "failed")
+
+
+@dataclass(frozen=True)
+class DeliveryRun:
+    """A checked run: the medium, the handler, and the options of its batches."""
+
+    medium: Medium
+    handler: Handler
+    batch_size: int = DEFAULT_BATCH_SIZE
+    digest: bool = False
+    max_batches: int | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_delay: float = DEFAULT_RETRY_DELAY
+
+
+class BatchFailed(Exception):
+    """A batch's handler (or database) failed: its deliveries stay pending, for a later run."""
+
+
+def delivery_run(
+    medium: str,
+    handler: str = DEFAULT_HANDLER,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    digest: bool = False,
+    max_batches: int | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    retry_delay: float = DEFAULT_RETRY_DELAY,
+    option: Callable[[str], str] = str,
+) -> DeliveryRun:
+    """The run these options describe; ``ValueError`` for a bad one, named by ``option`` (the
+    command says ``--batch-size``, the task ``batch_size``). One query: the medium."""
+    for name, value, minimum in (
+        ("batch_size", batch_size, 1),
+        ("max_attempts", max_attempts, 1),
+        ("max_batches", max_batches, 1),
+    ):
+        if value is not None and not (
+            isinstance(value, int) and not isinstance(value, bool) and minimum <= value
+        ):
+            raise ValueError(f"{option(name)} must be {minimum} or more, got {value!r}")
+    if batch_size > MAX_BATCH_SIZE:
+        raise ValueError(f"{option('batch_size')} must be at most {MAX_BATCH_SIZE:,}, got {batch_size:,}")
+    if not isinstance(retry_delay, (int, float)) or isinstance(retry_delay, bool) or retry_delay < 0:
+        raise ValueError(f"{option('retry_delay')} must be 0 or more, got {retry_delay!r}")
+    try:
+        send = import_string(handler)
+    except ImportError as error:
+        raise ValueError(f"{option('handler')}: cannot import {handler!r}: {error}") from error
+    if not callable(send):
+        raise ValueError(f"{option('handler')}: {handler!r} is not callable")
+    target = Medium.objects.filter(name=medium).first()
+    if target is None:
+        raise ValueError(f"{option('medium')}: no medium named {medium!r}")
+    return DeliveryRun(
+        target, send, batch_size, digest is True, max_batches, max_attempts, float(retry_delay)
+    )
+
+
+def run_batches(
+    run: DeliveryRun,
+    *,
+    idle_wait: float | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+    on_batch: Callable[[BatchReport, float], None] | None = None,
+) -> dict[str, int]:
+    """Deliver batches of ``run`` until one is idle (or, with ``idle_wait``, wait that many
+    seconds and go on), ``max_batches`` ran or ``stopping()`` says so; ``on_batch(report,
+    seconds)`` after each batch that did something. Returns the totals (``claimed``,
+    ``recorded``, ``sent``, ``retried``, ``failed``, ``batches``). A batch that raises is logged
+    and ends the run with ``BatchFailed``, which names it."""
+    totals = dict.fromkeys((*TOTALS, "batches"), 0)
+    while not stopping() and (run.max_batches is None or totals["batches"] < run.max_batches):
+        number = totals["batches"] = totals["batches"] + 1
+        started = time.monotonic()
+        try:
+            report = deliver_batch(
+                run.medium,
+                run.handler,
+                number=number,
+                batch_size=run.batch_size,
+                digest=run.digest,
+                max_attempts=run.max_attempts,
+                retry_delay=run.retry_delay,
+            )
+        except Exception as error:
+            logger.exception(
+                "batch %s on the medium %r failed; its deliveries stay pending", number, run.medium.name
+            )
+            raise BatchFailed(f"batch {number} failed: {type(error).__name__}: {error}") from error
+        for name in TOTALS:
+            totals[name] += getattr(report, name)
+        if not report.idle:
+            if on_batch is not None:
+                on_batch(report, time.monotonic() - started)
+        elif idle_wait is None:
+            break
+        else:
+            time.sleep(idle_wait)
+    return totals
