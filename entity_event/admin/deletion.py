@@ -1,11 +1,12 @@
 """Delete confirmations that count what goes instead of listing every row.
 
 Django's admin builds its delete confirmation with the deletion collector: it loads every row
-that a deletion would take along and prints one line per row. For a medium with 20,000 seen
-records that meant 40,000 queries, 20,000 list items and 25 seconds (docs/admin.rst).
-``DeletionCountsMixin`` gives every ``ModelAdmin`` of this app a confirmation that shows, per
-kind of object, how many rows go ("20,000 events seen"), and refuses with counts when a
-protected relation is in the way ("20,000 events, which protect their source").
+that a deletion would take along and prints one line per row, so the page grows with the
+related tables, in queries, in list items and in time, until it outlasts a request on a big
+site (docs/admin.rst has the figures). ``count_deleted_objects``, which every admin of this app
+uses (``EntityEventAdmin``), shows instead, per kind of object, how many rows go ("30 events
+seen"), and refuses with counts when a protected relation is in the way ("3 events, which
+protect their source").
 
 ``DeletionPlan`` does the counting. It walks the schema, not the rows: from the deleted rows, as
 a subquery, through every reverse relation whose ``on_delete`` is ``CASCADE`` (including the
@@ -24,8 +25,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TypeAlias
 
+from django.contrib.admin import AdminSite
 from django.contrib.admin.utils import quote
 from django.db import models, router
 from django.db.models import Q, QuerySet
@@ -50,17 +52,13 @@ DeletionLines: TypeAlias = list["str | DeletionLines"]
 #: The primary keys of the deleted objects: a ``values("pk")`` subquery, or a list.
 Selection: TypeAlias = QuerySet[models.Model, Mapping[str, object]] | list[object]
 
-if TYPE_CHECKING:
-    from django.contrib.admin import ModelAdmin
-
-    #: For mypy, the mixin is the ``ModelAdmin`` it is mixed into (at run time, a plain class).
-    _MixinBase = ModelAdmin[Any]
-else:
-    _MixinBase = object
+#: What a delete confirmation shows, as Django's ``get_deleted_objects`` returns it: the nested
+#: lines, the counts per model, the models the user may not delete, the protected lines.
+Confirmation: TypeAlias = tuple[DeletionLines, dict[str, int], set[str], list[str]]
 
 
 def plural(count: int, model: type[models.Model], more: bool = False) -> str:
-    """``"1 event seen"``, ``"20,000 events seen"``: a count with the model's verbose name
+    """``"1 event seen"``, ``"12,345 events seen"``: a count with the model's verbose name
     (``"5 more events seen"`` with ``more``)."""
     opts = model._meta
     return (
@@ -228,90 +226,84 @@ class DeletionPlan:
                 entry.pieces.append(pointing)
 
 
-class DeletionCountsMixin(_MixinBase):
-    """A ``ModelAdmin`` mixin: the delete confirmation (of one object and of "delete selected")
-    shows counts per kind of related object instead of one line per row, and refuses, with
-    counts, when protected objects are in the way.
+def count_deleted_objects(
+    objs: Iterable[models.Model], request: HttpRequest, admin_site: AdminSite
+) -> Confirmation:
+    """What deleting ``objs`` (a list of objects or a queryset) takes along, counted.
 
-    It returns what Django's ``get_deleted_objects`` returns, so the admin's own templates and
-    views work unchanged: the nested list of lines, the counts per model, the verbose names of
-    the models the user may not delete (asked of each model's admin with
-    ``has_delete_permission(request)``, without an object), and the protected lines.
+    It takes and returns what Django's ``django.contrib.admin.utils.get_deleted_objects`` does, so
+    that the admin's own templates and views work unchanged: the nested list of lines, the counts
+    per model, the verbose names of the models the user may not delete (asked of each model's
+    admin with ``has_delete_permission(request)``, without an object), and the protected lines.
     """
+    # A queryset is evaluated once here; the "delete selected" page iterates the same one.
+    roots = list(objs)
+    if not roots:
+        return [], {}, set(), []
+    model = type(roots[0])
+    selection = objs.values("pk") if isinstance(objs, QuerySet) else [obj.pk for obj in roots]
+    plan = DeletionPlan(model, selection, using=router.db_for_write(model))
 
-    # django-stubs types the first item as list[str]; Django's own nests lists as this does.
-    def get_deleted_objects(  # type: ignore[override]
-        self, objs: Iterable[models.Model], request: HttpRequest
-    ) -> tuple[DeletionLines, dict[str, int], set[str], list[str]]:
-        """Count what deleting ``objs`` (a list of objects or a queryset) takes along."""
-        # A queryset is evaluated once here; the "delete selected" page iterates the same one.
-        roots = list(objs)
-        if not roots:
-            return [], {}, set(), []
-        model = type(roots[0])
-        selection = objs.values("pk") if isinstance(objs, QuerySet) else [obj.pk for obj in roots]
-        plan = DeletionPlan(model, selection, using=router.db_for_write(model))
+    root_lines: DeletionLines = [object_line(obj, admin_site) for obj in roots[:LISTED_OBJECTS]]
+    if len(roots) > LISTED_OBJECTS:
+        root_lines.append(f"and {plural(len(roots) - LISTED_OBJECTS, model, more=True)}")
+    related_lines = nested_lines(plan, plan.root)
+    if len(roots) == 1 and related_lines:
+        deleted_objects = [*root_lines, related_lines]
+    else:
+        deleted_objects = [*root_lines, *related_lines]
 
-        root_lines: DeletionLines = [self._object_line(obj) for obj in roots[:LISTED_OBJECTS]]
-        if len(roots) > LISTED_OBJECTS:
-            root_lines.append(f"and {plural(len(roots) - LISTED_OBJECTS, model, more=True)}")
-        related_lines = self._lines(plan, plan.root)
-        if len(roots) == 1 and related_lines:
-            deleted_objects = [*root_lines, related_lines]
-        else:
-            deleted_objects = [*root_lines, *related_lines]
+    model_count = {str(node.model._meta.verbose_name_plural): node.count for node in plan.deleted}
+    perms_needed = {
+        str(node.model._meta.verbose_name)
+        for node in plan.deleted
+        if admin_site.is_registered(node.model)
+        and not admin_site.get_model_admin(node.model).has_delete_permission(request)
+    }
+    protected = [protected_line(entry) for entry in plan.protected] + [
+        f"what depends on the {node.model._meta.verbose_name_plural} more than {MAX_DEPTH} "
+        "relations away, which this page does not count (delete it first)"
+        for node in plan.too_deep
+    ]
+    return deleted_objects, model_count, perms_needed, protected
 
-        model_count = {str(node.model._meta.verbose_name_plural): node.count for node in plan.deleted}
-        perms_needed = {
-            str(node.model._meta.verbose_name)
-            for node in plan.deleted
-            if self.admin_site.is_registered(node.model)
-            and not self.admin_site.get_model_admin(node.model).has_delete_permission(request)
-        }
-        protected = [self._protected_line(entry) for entry in plan.protected] + [
-            f"what depends on the {node.model._meta.verbose_name_plural} more than {MAX_DEPTH} "
-            "relations away, which this page does not count (delete it first)"
-            for node in plan.too_deep
-        ]
-        return deleted_objects, model_count, perms_needed, protected
 
-    def _object_line(self, obj: models.Model) -> str:
-        """A deleted object as Django shows it: its verbose name and a link to its change page."""
-        opts = obj._meta
-        try:
-            url = reverse(
-                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)]
-            )
-        except NoReverseMatch:
-            return f"{capfirst(opts.verbose_name)}: {obj}"
-        return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, obj)
+def object_line(obj: models.Model, admin_site: AdminSite) -> str:
+    """A deleted object as Django shows it: its verbose name and a link to its change page."""
+    opts = obj._meta
+    try:
+        url = reverse(f"{admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+    except NoReverseMatch:
+        return f"{capfirst(opts.verbose_name)}: {obj}"
+    return format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name), url, obj)
 
-    @staticmethod
-    def _protected_line(entry: Affected) -> str:
-        """``"20,000 events, which protect their source (delete them first)"``."""
-        protect, their, them = ("protects", "its", "it") if entry.count == 1 else ("protect", "their", "them")
-        return (
-            f"{plural(entry.count, entry.model)}, which {protect} {their} "
-            f"{entry.relation.field.verbose_name} (delete {them} first)"
-        )
 
-    def _lines(self, plan: DeletionPlan, node: Deleted) -> DeletionLines:
-        """The nested lines of what ``node``'s rows take along; kinds with no row are left out
-        (what they would take along in turn moves up a level)."""
-        lines: DeletionLines = []
-        for child in plan.children(node):
-            if isinstance(child, Affected):
-                if child.count:
-                    stay = "stays" if child.count == 1 else "stay"
-                    rule = "set to null" if child.relation.on_delete is models.SET_NULL else "changed"
-                    name = child.relation.field.verbose_name
-                    lines.append(f"{plural(child.count, child.model)} {stay}, {name} {rule}")
-                continue
-            below = self._lines(plan, child)
+def protected_line(entry: Affected) -> str:
+    """``"3 events, which protect their source (delete them first)"``."""
+    protect, their, them = ("protects", "its", "it") if entry.count == 1 else ("protect", "their", "them")
+    return (
+        f"{plural(entry.count, entry.model)}, which {protect} {their} "
+        f"{entry.relation.field.verbose_name} (delete {them} first)"
+    )
+
+
+def nested_lines(plan: DeletionPlan, node: Deleted) -> DeletionLines:
+    """The nested lines of what ``node``'s rows take along; kinds with no row are left out
+    (what they would take along in turn moves up a level)."""
+    lines: DeletionLines = []
+    for child in plan.children(node):
+        if isinstance(child, Affected):
             if child.count:
-                lines.append(plural(child.count, child.model))
-                if below:
-                    lines.append(below)
-            else:
-                lines.extend(below)
-        return lines
+                stay = "stays" if child.count == 1 else "stay"
+                rule = "set to null" if child.relation.on_delete is models.SET_NULL else "changed"
+                name = child.relation.field.verbose_name
+                lines.append(f"{plural(child.count, child.model)} {stay}, {name} {rule}")
+            continue
+        below = nested_lines(plan, child)
+        if child.count:
+            lines.append(plural(child.count, child.model))
+            if below:
+                lines.append(below)
+        else:
+            lines.extend(below)
+    return lines

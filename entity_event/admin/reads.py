@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from entity_event.admin_base import ModelAdmin
-from entity_event.admin_deletion import DeletionCountsMixin
+from entity_event.admin.base import EntityEventAdmin
 from entity_event.models import ReadMark, ReadState
 
 
 @admin.register(ReadState)
-class ReadStateAdmin(DeletionCountsMixin, ModelAdmin[ReadState]):
+class ReadStateAdmin(EntityEventAdmin):
     """Per (medium, entity): every event up to ``read_up_to`` is read, unless marked unread."""
 
     show_full_result_count = False
@@ -28,7 +27,7 @@ class ReadStateAdmin(DeletionCountsMixin, ModelAdmin[ReadState]):
 
 
 @admin.register(ReadMark)
-class ReadMarkAdmin(DeletionCountsMixin, ModelAdmin[ReadMark]):
+class ReadMarkAdmin(EntityEventAdmin):
     """Single events marked read or unread, whatever the watermark says."""
 
     show_full_result_count = False

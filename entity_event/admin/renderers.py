@@ -1,7 +1,8 @@
-"""The admin of context renderers: templates and hints are code (docs/security.rst).
+"""The admin of rendering: rendering styles and context renderers, with the preview.
 
-Adding or changing a renderer takes the ``entity_event.edit_templates`` permission on top of
-Django's; without it the renderer is read-only. Such a user previews the form's renderer (saved
+The templates and hints of context renderers are code (docs/security.rst): adding or changing a
+context renderer takes the ``entity_event.edit_templates`` permission on top of Django's;
+without it the renderer is read-only. A user who holds it previews the form's renderer (saved
 or not) on the latest events of its source with a button under the form: an explicit POST,
 never a plain page view, rendered in the read-only scope of ``Medium.render``.
 """
@@ -19,10 +20,9 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from entity_event.admin_base import JSON_FORM_FIELD, ModelAdmin
-from entity_event.admin_deletion import DeletionCountsMixin
-from entity_event.models import ContextRenderer
-from entity_event.preview import RendererPreview, preview_renderer
+from entity_event.admin.base import EntityEventAdmin
+from entity_event.models import ContextRenderer, RenderingStyle
+from entity_event.rendering.preview import RendererPreview, preview_renderer
 
 #: How many recent events the context renderer preview renders.
 PREVIEW_EVENTS = 5
@@ -32,8 +32,17 @@ PREVIEW_OUTPUT_CELLS = "<td><pre>{}</pre></td><td><pre>{}</pre></td>"
 EDIT_TEMPLATES_PERMISSION = "entity_event.edit_templates"
 
 
+@admin.register(RenderingStyle)
+class RenderingStyleAdmin(EntityEventAdmin):
+    """Rendering styles, searchable by name."""
+
+    list_display = ["name", "display_name"]
+    search_fields = ["name", "display_name"]
+    ordering = ["name"]
+
+
 @admin.register(ContextRenderer)
-class ContextRendererAdmin(DeletionCountsMixin, ModelAdmin[ContextRenderer]):
+class ContextRendererAdmin(EntityEventAdmin):
     """Context renderers, validated by ``ContextRenderer.clean()``.
 
     Templates, template paths and hints are code: adding or changing a renderer takes the
@@ -63,7 +72,6 @@ class ContextRendererAdmin(DeletionCountsMixin, ModelAdmin[ContextRenderer]):
         ),
         ("Context", {"fields": ["context_hints"]}),
     ]
-    formfield_overrides = JSON_FORM_FIELD
     change_form_template = "admin/entity_event/contextrenderer/change_form.html"
     preview_template = "admin/entity_event/contextrenderer/preview.html"
 

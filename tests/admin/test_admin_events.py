@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm
+from entity_event.admin.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm
 from entity_event.models import AdminEvent, Event
 from entity_event.timestamps import never_expires
 

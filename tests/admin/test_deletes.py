@@ -10,8 +10,9 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django.utils.text import capfirst
 
-from entity_event import admin_deletion
-from entity_event.admin_deletion import LISTED_OBJECTS, DeletionCountsMixin
+from entity_event.admin import deletion as admin_deletion
+from entity_event.admin.base import EntityEventAdmin
+from entity_event.admin.deletion import LISTED_OBJECTS
 from entity_event.models import (
     AdminEvent,
     ContextRenderer,
@@ -104,7 +105,7 @@ class TestAdminConfirmation:
         models = apps.get_app_config("entity_event").get_models()
         admins = [admin.site.get_model_admin(model) for model in models if admin.site.is_registered(model)]
         assert len(admins) == 13  # every model but EventActor, edited on its event's page
-        assert all(isinstance(model_admin, DeletionCountsMixin) for model_admin in admins)
+        assert all(isinstance(model_admin, EntityEventAdmin) for model_admin in admins)
 
     def test_a_medium_shows_counts_of_what_goes_with_it(self, admin_client, follow, photo_source, alice, bob):
         medium = Medium.objects.get(pk=follow.pk)

@@ -5,6 +5,7 @@ expiry is empty for "never" and still takes a date and a time."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +13,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 from django.urls import reverse
 
-from entity_event.forms import new_admin_event_uuid
+from entity_event.admin.forms import new_admin_event_uuid
 from entity_event.models import Event
 from entity_event.timestamps import never_expires
 
@@ -46,6 +47,23 @@ def test_changelists_show_never(admin_client, events, model):
     html = response.content.decode()
     assert "9000" not in html
     assert sorted(expiry_cells(response)) == ["May 6, 2100, 7:08 a.m.", "never"]
+
+
+def expiry_by_event(response) -> dict[int, str]:
+    """The expiry cell of each row of a changelist, by the id of the row's event (its checkbox)."""
+    rows = re.findall(
+        r'name="_selected_action" value="(\d+)".*?<td class="field-expires">(.*?)</td>',
+        response.content.decode(),
+        re.DOTALL,
+    )
+    return {int(pk): expiry for pk, expiry in rows}
+
+
+@pytest.mark.parametrize("model", ["event", "adminevent"])
+def test_each_row_shows_the_expiry_of_its_own_event(admin_client, events, model):
+    forever, dated = events
+    response = admin_client.get(reverse(f"admin:entity_event_{model}_changelist"))
+    assert expiry_by_event(response) == {forever.pk: "never", dated.pk: "May 6, 2100, 7:08 a.m."}
 
 
 @pytest.mark.parametrize("model", ["event", "adminevent"])

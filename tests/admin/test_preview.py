@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from entity_event.models import ContextRenderer, Event, Source
-from entity_event.preview import preview_renderer
+from entity_event.rendering.preview import preview_renderer
 from tests.entities import make_entity
 from tests.testapp.models import Account
 

@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from entity_event.forms import AdminEventForm
+from entity_event.admin.forms import AdminEventForm
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle
 from entity_event.validation import MAX_TIME
 

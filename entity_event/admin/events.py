@@ -1,26 +1,10 @@
-"""The Django admin of entity_event: every model, with changelists that stay fast on big tables.
+"""The admin of events and of what happens to them: seen records and deliveries.
 
-Choices that matter on a real site:
+Events show their actors and seen records on the event's page; admin events are the events that
+staff write by hand; seen records and delivery records have their own lists.
 
-* Entities are referenced by id (``raw_id_fields``): a site has too many of them for a
-  ``<select>``; the magnifier opens a searchable entity list when the project registers
-  ``entity.Entity`` in its admin.
-* Every changelist joins the rows it prints (``list_select_related``), so it runs the same number
-  of queries for 20 rows as for 200. The changelists of the tables that grow with the site
-  (events, seen records, subscriptions) skip the count of the unfiltered table
-  (``show_full_result_count = False``), which is slow on a big PostgreSQL table.
-* Search goes through the names and display names of the related objects
-  (``source__display_name``, ``entity__display_name``...), never through a bare foreign key.
-* ``AdminEvent`` is the page where staff create one-off events by hand (``AdminEventForm``).
-* Templates, template paths and context hints are code: adding or changing a context renderer
-  takes the ``entity_event.edit_templates`` permission on top of Django's add or change one
-  (superusers have it), and only such a user can preview a renderer, by an explicit POST from
-  its form (``entity_event.admin_renderers``). See docs/security.rst.
-* Rows stored with values the API would refuse (a context that is not a dict, written around
-  ``create_event``) are shown and flagged, never a server error.
-* Delete confirmations count what goes with the deleted objects, per kind of object, instead of
-  listing every row, and refuse with counts when events or context renderers protect them
-  (``DeletionCountsMixin``).
+Wherever an expiry is shown, the "never expires" instant (a date in the year 9000, which would
+read as a real one) is shown as "never" (``shown_expiry``).
 """
 
 from __future__ import annotations
@@ -37,37 +21,11 @@ from django.forms import Field as FormField
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from entity_event import (
-    admin_reads,  # noqa: F401 (registers the read state's admin)
-    admin_renderers,  # noqa: F401 (registers the context renderers' admin)
-)
-from entity_event.admin_base import JSON_FORM_FIELD, ModelAdmin, TabularInline
-from entity_event.admin_deletion import DeletionCountsMixin
+from entity_event.admin.base import EntityEventAdmin, EntityEventInline
+from entity_event.admin.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, ExpiryField
 from entity_event.delivery import queue_again
-from entity_event.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, ExpiryField
-from entity_event.models import (
-    AdminEvent,
-    Delivery,
-    Event,
-    EventActor,
-    EventSeen,
-    Medium,
-    RenderingStyle,
-    Source,
-    SourceGroup,
-    Subscription,
-    Unsubscription,
-)
+from entity_event.models import AdminEvent, Delivery, Event, EventActor, EventSeen
 from entity_event.timestamps import never_expires
-
-#: Search of the (un)subscription lists: the entity, source and medium by name.
-ENTITY_SOURCE_MEDIUM_SEARCH = [
-    "entity__display_name",
-    "source__name",
-    "source__display_name",
-    "medium__name",
-    "medium__display_name",
-]
 
 
 def stored_value_problems(event: Event) -> list[str]:
@@ -80,106 +38,33 @@ def stored_value_problems(event: Event) -> list[str]:
     return []
 
 
-@admin.display(description="expires", ordering="time_expires")
-def expires(event: Event) -> str:
-    """The event's expiry as the admin shows it: "never" for the "never expires" instant (a date in
-    the year 9000, which would read as a real one), else the date and time as Django shows them."""
+def shown_expiry(event: Event) -> str:
+    """The event's expiry as the admin shows it: "never" for the "never expires" instant, else the
+    date and time as Django shows them."""
     if event.time_expires == never_expires():
         return "never"
     return str(display_for_field(event.time_expires, Event._meta.get_field("time_expires"), "-"))
 
 
-@admin.register(SourceGroup)
-class SourceGroupAdmin(DeletionCountsMixin, ModelAdmin[SourceGroup]):
-    """Source groups, searchable by name, display name and description."""
-
-    list_display = ["name", "display_name", "description"]
-    search_fields = ["name", "display_name", "description"]
-    ordering = ["name"]
-
-
-@admin.register(Source)
-class SourceAdmin(DeletionCountsMixin, ModelAdmin[Source]):
-    """Sources, filterable by group, searchable by their names and their group's."""
-
-    list_display = ["name", "display_name", "group"]
-    list_filter = ["group"]
-    list_select_related = ["group"]
-    search_fields = ["name", "display_name", "description", "group__name", "group__display_name"]
-    ordering = ["name"]
-
-
-@admin.register(RenderingStyle)
-class RenderingStyleAdmin(DeletionCountsMixin, ModelAdmin[RenderingStyle]):
-    """Rendering styles, searchable by name."""
-
-    list_display = ["name", "display_name"]
-    search_fields = ["name", "display_name"]
-    ordering = ["name"]
-
-
-@admin.register(Medium)
-class MediumAdmin(DeletionCountsMixin, ModelAdmin[Medium]):
-    """Mediums with their rendering style and creation time."""
-
-    formfield_overrides = JSON_FORM_FIELD
-
-    list_display = ["name", "display_name", "rendering_style", "time_created"]
-    list_filter = ["rendering_style"]
-    list_select_related = ["rendering_style"]
-    search_fields = ["name", "display_name", "description"]
-    ordering = ["name"]
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(DeletionCountsMixin, ModelAdmin[Subscription]):
-    """Subscriptions: the entity by id, searchable by entity, source and medium names."""
-
-    show_full_result_count = False
-    list_display = ["entity", "sub_entity_kind", "source", "medium", "only_following"]
-    list_filter = ["medium", "source", "sub_entity_kind", "only_following"]
-    list_select_related = ["entity", "sub_entity_kind", "source", "medium"]
-    raw_id_fields = ["entity"]
-    search_fields = ENTITY_SOURCE_MEDIUM_SEARCH
-    ordering = ["medium__name", "source__name", "entity__display_name", "id"]
-
-
-@admin.register(Unsubscription)
-class UnsubscriptionAdmin(DeletionCountsMixin, ModelAdmin[Unsubscription]):
-    """Unsubscriptions: the entity by id, searchable by entity, source and medium names."""
-
-    show_full_result_count = False
-    list_display = ["entity", "source", "medium"]
-    list_filter = ["medium", "source"]
-    list_select_related = ["entity", "source", "medium"]
-    raw_id_fields = ["entity"]
-    search_fields = ENTITY_SOURCE_MEDIUM_SEARCH
-    ordering = ["medium__name", "source__name", "entity__display_name", "id"]
-
-
-class EventActorInline(TabularInline[EventActor, Event]):
+class EventActorInline(EntityEventInline):
     """The actors of an event, on the event's page; entities by id."""
 
     model = EventActor
     raw_id_fields = ["entity"]
-    extra = 0
 
 
-class EventSeenInline(TabularInline[EventSeen, Event]):
+class EventSeenInline(EntityEventInline):
     """The mediums an event was seen on, on the event's page."""
 
     model = EventSeen
-    extra = 0
 
 
 @admin.register(Event)
-class EventAdmin(DeletionCountsMixin, ModelAdmin[Event]):
+class EventAdmin(EntityEventAdmin):
     """Every event, newest first, searchable by uuid, source and actor names."""
 
-    formfield_overrides = JSON_FORM_FIELD
-
     show_full_result_count = False
-    list_display = ["time", "source", "uuid", expires]
+    list_display = ["time", "source", "uuid", "expires"]
     list_filter = ["source__group", "source"]
     list_select_related = ["source"]
     search_fields = ["uuid", "source__name", "source__display_name", "eventactor__entity__display_name"]
@@ -212,10 +97,10 @@ class EventAdmin(DeletionCountsMixin, ModelAdmin[Event]):
         """Whether the page of ``obj`` shows every field read-only (the user may not change it)."""
         return obj is not None and not self.has_change_permission(request, obj)
 
-    @admin.display(description="expires")
+    @admin.display(description="expires", ordering="time_expires")
     def expires(self, event: Event) -> str:
-        """The expiry, "never" for never (the read-only field of a view-only page)."""
-        return expires(event)
+        """The expiry column of the list, and the read-only expiry of a view-only page."""
+        return shown_expiry(event)
 
     @admin.display(description="stored values")
     def stored_values(self, event: Event) -> str:
@@ -229,12 +114,12 @@ class EventAdmin(DeletionCountsMixin, ModelAdmin[Event]):
 
 
 @admin.register(AdminEvent)
-class AdminEventAdmin(DeletionCountsMixin, ModelAdmin[AdminEvent]):
+class AdminEventAdmin(EntityEventAdmin):
     """Create one-off events by hand; the changelist shows the events created this way."""
 
     form = AdminEventForm
     show_full_result_count = False
-    list_display = ["time", "source", "text", expires]
+    list_display = ["time", "source", "text", "expires"]
     list_filter = ["source"]
     list_select_related = ["source"]
     search_fields = ["context__text", "source__name", "source__display_name"]
@@ -255,6 +140,11 @@ class AdminEventAdmin(DeletionCountsMixin, ModelAdmin[AdminEvent]):
             )
         return str(event.context.get("text", ""))
 
+    @admin.display(description="expires", ordering="time_expires")
+    def expires(self, event: AdminEvent) -> str:
+        """The expiry column of the list, "never" for never."""
+        return shown_expiry(event)
+
     def save_model(self, request: HttpRequest, obj: AdminEvent, form: AdminEventForm, change: bool) -> None:
         """Create the event with ``Event.objects.create_event`` instead of saving ``obj``."""
         # A new event goes through Event.objects.create_event (generated uuid, atomic write).
@@ -262,7 +152,7 @@ class AdminEventAdmin(DeletionCountsMixin, ModelAdmin[AdminEvent]):
 
 
 @admin.register(EventSeen)
-class EventSeenAdmin(DeletionCountsMixin, ModelAdmin[EventSeen]):
+class EventSeenAdmin(EntityEventAdmin):
     """Seen records, newest first; the event by id."""
 
     show_full_result_count = False
@@ -275,7 +165,7 @@ class EventSeenAdmin(DeletionCountsMixin, ModelAdmin[EventSeen]):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(DeletionCountsMixin, ModelAdmin[Delivery]):
+class DeliveryAdmin(EntityEventAdmin):
     """The delivery records of ``deliver_entity_events``, filterable by status and medium; failed
     ones can be queued again."""
 
