@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+
+T = TypeVar("T")
 
 
 def is_name(value: object) -> bool:
@@ -125,17 +128,38 @@ SETTINGS = {
 }
 
 
+class Read(Generic[T]):
+    """An attribute of ``AppSettings`` that reads a setting of ``SETTINGS``, checked, each time
+    it is read."""
+
+    def __init__(self, key: str) -> None:
+        self.setting = SETTINGS[key]
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:
+        value: T = self.setting.read()
+        return value
+
+
 class AppSettings:
     """entity_event's settings, typed, read when asked (see the module docstring)."""
 
-    @property
-    def DEFAULT_RENDERING_STYLE(self) -> str | None:
-        """The name of the rendering style whose context renderers are used when a medium's own
-        style has none for an event (the 0.7 setting ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``);
-        ``None`` (the default) for no fallback. Whether a style of that name exists is a
-        database question, answered at render time and by the check ``entity_event.E001``."""
-        name: str | None = SETTINGS["DEFAULT_RENDERING_STYLE"].read()
-        return name
+    #: The name of the rendering style whose context renderers are used when a medium's own
+    #: style has none for an event (the 0.7 setting ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE``);
+    #: ``None`` for no fallback. Whether a style of that name exists is a database question,
+    #: answered at render time and by the check ``entity_event.E001``.
+    DEFAULT_RENDERING_STYLE = Read[str | None]("DEFAULT_RENDERING_STYLE")
+    #: The longest text or HTML output one rendering may produce, in characters; a longer one is
+    #: an error, so that a template looping out of control cannot fill an email or a page.
+    MAX_RENDERED_LENGTH = Read[int]("MAX_RENDERED_LENGTH")
+    #: The ``Entity.entity_meta`` key that holds a target's email address.
+    EMAIL_ADDRESS_KEY = Read[str]("EMAIL_ADDRESS_KEY")
+    #: The name of the notification center's medium (its views, JSON API, template tags and live
+    #: updates).
+    NOTIFICATION_MEDIUM = Read[str]("NOTIFICATION_MEDIUM")
+    #: The dotted path of the function that gives a user's entity.
+    ENTITY_FOR_USER = Read[str]("ENTITY_FOR_USER")
+    #: Seconds between two checks of a page that cannot use live updates.
+    POLL_SECONDS = Read[int]("POLL_SECONDS")
 
     @property
     def CONTEXT_HINT_MODELS(self) -> frozenset[str] | None:
@@ -145,20 +169,6 @@ class AppSettings:
         need limits where they can start."""
         labels = SETTINGS["CONTEXT_HINT_MODELS"].read()
         return None if labels is None else frozenset(label.lower() for label in labels)
-
-    @property
-    def MAX_RENDERED_LENGTH(self) -> int:
-        """The longest text or HTML output one rendering may produce, in characters; a longer
-        one is an error, so that a template looping out of control cannot fill an email or a
-        page."""
-        length: int = SETTINGS["MAX_RENDERED_LENGTH"].read()
-        return length
-
-    @property
-    def EMAIL_ADDRESS_KEY(self) -> str:
-        """The ``Entity.entity_meta`` key that holds a target's email address."""
-        key: str = SETTINGS["EMAIL_ADDRESS_KEY"].read()
-        return key
 
     @property
     def MESSAGE_ID_DOMAIN(self) -> str:
@@ -171,30 +181,11 @@ class AppSettings:
         return domain
 
     @property
-    def NOTIFICATION_MEDIUM(self) -> str:
-        """The name of the notification center's medium (its views, JSON API, template tags and
-        live updates)."""
-        name: str = SETTINGS["NOTIFICATION_MEDIUM"].read()
-        return name
-
-    @property
-    def ENTITY_FOR_USER(self) -> str:
-        """The dotted path of the function that gives a user's entity."""
-        path: str = SETTINGS["ENTITY_FOR_USER"].read()
-        return path
-
-    @property
     def LIVE_UPDATES(self) -> bool:
         """Whether the notification center pushes new events to open pages: django-eventstream is
         installed and ``ENTITY_EVENT_LIVE_UPDATES`` is not ``False``."""
         wanted: bool = SETTINGS["LIVE_UPDATES"].read()
         return wanted and apps.is_installed("django_eventstream")
-
-    @property
-    def POLL_SECONDS(self) -> int:
-        """Seconds between two checks of a page that cannot use live updates."""
-        seconds: int = SETTINGS["POLL_SECONDS"].read()
-        return seconds
 
 
 app_settings = AppSettings()
