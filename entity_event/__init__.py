@@ -12,21 +12,9 @@ from typing import TYPE_CHECKING
 __version__ = "4.0.0.dev0"
 
 __all__ = [
-    "AdminEvent",
-    "ContextRenderer",
-    "Delivery",
-    "Event",
-    "EventActor",
-    "EventSeen",
-    "Medium",
-    "ReadMark",
-    "ReadState",
-    "RenderingStyle",
-    "Source",
-    "SourceGroup",
-    "Subscription",
-    "Unsubscription",
-]
+    "AdminEvent", "ContextRenderer", "Delivery", "Event", "EventActor", "EventSeen", "Medium",
+    "ReadMark", "ReadState", "RenderingStyle", "Source", "SourceGroup", "Subscription", "Unsubscription",
+]  # fmt: skip
 
 _MODEL_NAMES = frozenset(__all__)
 

@@ -17,7 +17,6 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-
 T = TypeVar("T")
 
 

@@ -71,8 +71,8 @@ class Unsubscription(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["entity", "medium", "source"], name="entity_event_unsubscription_unique"
-            ),
+                fields=("entity", "medium", "source"), name="entity_event_unsubscription_unique"
+            )
         ]
 
     def __str__(self) -> str:
