@@ -46,7 +46,7 @@ from django.test.utils import (  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from entity.models import Entity, EntityKind  # noqa: E402
 
-from entity_event.admin.deletion import DeletionCountsMixin  # noqa: E402
+from entity_event.admin.base import EntityEventAdmin  # noqa: E402
 from entity_event.models import (  # noqa: E402
     Event,
     EventSeen,
@@ -137,7 +137,7 @@ def main() -> None:
             f"{connection.vendor}: a source with {args.events:,} events ({args.events:,} actors), a medium "
             f"with {args.events:,} seen records (built in {time.perf_counter() - started:.1f} s)"
         )
-        assert isinstance(admin.site.get_model_admin(Source), DeletionCountsMixin)
+        assert isinstance(admin.site.get_model_admin(Source), EntityEventAdmin)
         client = Client()
         client.force_login(User.objects.create_superuser("bench", "bench@example.com", "bench"))
         changelist = reverse("admin:entity_event_source_changelist")

@@ -17,6 +17,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+__all__ = ["AppSettings", "SETTINGS", "Setting", "app_settings"]
+
 T = TypeVar("T")
 
 

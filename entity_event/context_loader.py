@@ -15,6 +15,8 @@ from entity_event.rendering.renderers import checked_events, default_rendering_s
 from entity_event.rendering.renderers import load_contexts_and_renderers as load_for_medium
 from entity_event.validation import check_saved
 
+__all__ = ["get_default_rendering_style", "load_contexts_and_renderers"]
+
 
 def get_default_rendering_style() -> RenderingStyle | None:
     """The ``RenderingStyle`` that ``DEFAULT_ENTITY_EVENT_RENDERING_STYLE`` names, or ``None``

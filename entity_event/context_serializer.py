@@ -12,6 +12,8 @@ from django.db.models.fields.files import FieldFile
 
 from entity_event.validation import JSONValue
 
+__all__ = ["DefaultContextSerializer", "serialized_context"]
+
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")

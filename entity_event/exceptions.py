@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "ContextNotLoadedError",
+    "NoContextRendererError",
+    "RenderedOutputTooLongError",
+    "RenderingWriteError",
+]
+
 
 class ContextNotLoadedError(RuntimeError):
     """An event was rendered or serialised for a medium without loading its context first.

@@ -12,4 +12,6 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
+__all__ = ["events_created"]
+
 events_created = Signal()

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
+__all__ = ["NEVER_EXPIRES_UTC", "never_expires"]
+
 NEVER_EXPIRES_UTC = datetime(9000, 1, 1, tzinfo=UTC)
 
 

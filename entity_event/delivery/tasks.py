@@ -27,6 +27,8 @@ from entity_event.delivery.loop import (
 )
 from entity_event.signals import events_created
 
+__all__ = ["deliver_events", "deliver_on_creation"]
+
 if TYPE_CHECKING:  # mypy runs with the stubs of the newest Django
     from django.tasks import task
 else:

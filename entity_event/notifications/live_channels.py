@@ -15,6 +15,8 @@ from django_eventstream.channelmanager import DefaultChannelManager
 
 from entity_event.notifications.live import channel_name
 
+__all__ = ["NotificationChannelManager"]
+
 
 class NotificationChannelManager(DefaultChannelManager):  # type: ignore[misc]  # untyped library
     """django-eventstream's default manager, with the rules of the notification channel."""

@@ -53,10 +53,19 @@ class TestMarkSeen:
             Event.objects.all().mark_seen(email)
         assert EventSeen.objects.count() == 400
 
-    @pytest.mark.parametrize("medium", [None, "email", 1, Medium(name="unsaved")])
-    def test_rejects_what_is_not_a_saved_medium(self, photo_source, medium):
+    @pytest.mark.parametrize(
+        ("medium", "error", "message"),
+        [
+            (None, TypeError, "medium: expected a saved Medium"),
+            ("email", TypeError, "medium: expected a saved Medium"),
+            (1, TypeError, "medium: expected a saved Medium"),
+            # The same kind of error as every query method gives for an unsaved medium.
+            (Medium(name="unsaved"), ValueError, "medium: the Medium .* is not saved"),
+        ],
+    )
+    def test_rejects_what_is_not_a_saved_medium(self, photo_source, medium, error, message):
         Event.objects.create_event(source=photo_source)
-        with pytest.raises(TypeError, match="medium: expected a saved Medium"):
+        with pytest.raises(error, match=message):
             Event.objects.all().mark_seen(medium)
         assert not EventSeen.objects.exists()
 

@@ -1,5 +1,6 @@
-"""The README leads to the documentation: every page of the table of contents, in its order,
-with its title, its source and where the build puts it."""
+"""The README leads to the documentation (every page of the table of contents, in its order,
+with its title, its source and where the build puts it), and the contributing guide to every
+test package."""
 
 from __future__ import annotations
 
@@ -25,3 +26,9 @@ def test_the_readme_lists_every_page_of_the_documentation():
         assert source == built
         assert (ROOT / "docs" / f"{source}.rst").read_text().splitlines()[0] == title
     assert "docs/_build/html/index.html" in readme
+
+
+def test_contributing_says_where_each_test_package_goes():
+    contributing = (ROOT / "docs" / "contributing.rst").read_text()
+    packages = sorted(path.name for path in (ROOT / "tests").iterdir() if (path / "__init__.py").exists())
+    assert [name for name in packages if f"``tests/{name}/``" not in contributing] == []
