@@ -65,12 +65,21 @@ def ids(alias: str, *uuids: str) -> list[int]:
 
 
 class TestTheUpgrade:
-    def test_before_it_the_events_cannot_be_read(self, legacy):
+    def test_before_it_the_events_cannot_be_used(self, legacy):
+        """psycopg 3 cannot read them at all; psycopg2 reads some as ``datetime.max`` or
+        ``datetime.min``, outside what the library stores and queries with (and fails on the
+        others): either way, not values a feed can use."""
         alias = legacy.load(*inserting(SPECIAL))
         legacy.migrate(alias, "0006_read_state")
+        psycopg2 = connections[alias].Database.__name__ == "psycopg2"
         for uuid in SPECIAL:
-            with pytest.raises(DataError):
-                list(Event.objects.using(alias).filter(uuid=uuid))
+            try:
+                [event] = Event.objects.using(alias).filter(uuid=uuid)
+            except (DataError, ValueError, OverflowError):
+                continue
+            assert psycopg2, f"psycopg 3 read {uuid}"
+            times = (event.time, event.time_expires)
+            assert not all(MIN_TIME <= moment <= MAX_TIME for moment in times), uuid
 
     @pytest.mark.parametrize("use_tz", [True, False])
     def test_converts_them_under_either_setting(self, legacy, use_tz):
