@@ -299,3 +299,19 @@ def validate_uuid(value: str) -> None:
     """Validator of ``Event.uuid`` (a ``CharField``, whose validators receive strings): no NUL
     character or lone surrogate (its form field checks the length; see ``check_uuid``)."""
     _raise_validation_error(check_text, value, "uuid")
+
+
+#: What stands for a character that a database cannot store in a text made storable.
+REPLACEMENT = "\ufffd"
+
+
+def storable_text(value: str, limit: int) -> str:
+    """``value`` made a text every database stores as it is, for what the library writes that a
+    caller did not choose (an error a handler reported): NUL characters and lone surrogates
+    replaced by U+FFFD, and a text longer than ``limit`` characters cut, saying so and how long
+    it was, so that the cut is visible."""
+    text = _SURROGATE.sub(REPLACEMENT, value.replace("\x00", REPLACEMENT))
+    if len(text) <= limit:
+        return text
+    note = f"... [cut: {len(text):,} characters]"
+    return text[: max(limit - len(note), 0)] + note

@@ -76,9 +76,3 @@ def read_only_statements(db) -> int:
     return {"sqlite": 2, "postgresql": 4, "mysql": 0}[connection.vendor]
 
 
-@pytest.fixture
-def due_deliveries_queries(db) -> int:
-    """The queries of locking a non-empty batch of due deliveries with their events and targets:
-    one, or two on MariaDB, which locks the deliveries alone and then loads the rows they point
-    at (entity_event.db.backends.locked_with_related)."""
-    return 2 if connection.vendor == "mysql" else 1

@@ -8,20 +8,24 @@ the site's task workers (``loop``). What a site uses is importable from here:
 """
 
 from entity_event.delivery.batches import (
+    DEFAULT_CHUNK_SIZE,
     Batch,
     BatchReport,
-    Failures,
     Handler,
     deliver_batch,
     queue_again,
 )
 from entity_event.delivery.email import email_address, message_id, send_email
+from entity_event.delivery.recipients import Failures, Recipient, Skip
 
 __all__ = [
+    "DEFAULT_CHUNK_SIZE",
     "Batch",
     "BatchReport",
     "Failures",
     "Handler",
+    "Recipient",
+    "Skip",
     "deliver_batch",
     "email_address",
     "message_id",

@@ -1,4 +1,10 @@
-"""The email handler of delivery: one message per recipient, with a stable ``Message-ID``."""
+"""The email handler of delivery: one message per recipient, with a stable ``Message-ID``.
+
+Each message is built and sent on its own: whatever goes wrong for one recipient (an address
+that is no address, an ``entity_meta`` that is not a dict, an event that does not render, a
+refusal of the mail server) is that recipient's outcome, and the other messages of the chunk go
+out. A recipient without an address is skipped, not tried again.
+"""
 
 from __future__ import annotations
 
@@ -6,51 +12,74 @@ import hashlib
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
-from entity.models import Entity
 
 from entity_event.conf import app_settings
-from entity_event.delivery.batches import Batch, Failures
+from entity_event.delivery.batches import Batch
+from entity_event.delivery.recipients import Failures, Recipient, Skip
 from entity_event.models import Event
 
+__all__ = ["email_address", "mail_connection", "message_id", "send_email"]
 
-def message_id(events: list[Event], target: Entity) -> str:
-    """A ``Message-ID`` that is the same whenever these events go to this target, whichever worker
-    sends them: a receiver that keeps the ids it has seen can drop a message sent twice."""
+
+def message_id(events: list[Event], target: Any) -> str:
+    """The ``Message-ID`` of ``events`` sent on their own to ``target`` (an ``Entity`` or a
+    ``Recipient``): the same whenever they go to this target, whichever worker sends them, so
+    that a receiver that keeps the ids it has seen can drop a message sent twice. (A digest's is
+    its key's, fixed when the digest is formed: ``Batch.key_of``.)"""
     digest = hashlib.sha256("\n".join(event.uuid for event in events).encode()).hexdigest()[:32]
     return f"<entity-event.{digest}.{target.pk}@{app_settings.MESSAGE_ID_DOMAIN}>"
 
 
-def email_address(target: Entity) -> str | None:
-    """The target's email address: ``entity_meta[ENTITY_EVENT_EMAIL_ADDRESS_KEY]``."""
-    address = (target.entity_meta or {}).get(app_settings.EMAIL_ADDRESS_KEY)
-    return address if isinstance(address, str) and address else None
+def message_id_of(key: str) -> str:
+    """The ``Message-ID`` of a delivery's key (``Batch.key_of``)."""
+    return f"<entity-event.{key}@{app_settings.MESSAGE_ID_DOMAIN}>"
+
+
+def email_address(target: Any) -> str | None:
+    """The target's email address: ``entity_meta[ENTITY_EVENT_EMAIL_ADDRESS_KEY]`` when
+    ``entity_meta`` is a dict and the value a non-empty string, else ``None``."""
+    meta = target.entity_meta
+    address = meta.get(app_settings.EMAIL_ADDRESS_KEY) if isinstance(meta, dict) else None
+    return address if isinstance(address, str) and address.strip() else None
 
 
 def send_email(batch: Batch) -> Failures:
     """A delivery handler: render each event in the medium's rendering style and email it, one
-    message per recipient (recipients never see each other's address), through Django's email
-    backend. With ``digest``, one message per recipient lists all their events.
+    message per recipient (recipients never see each other's address), through the site's
+    mailer. With ``digest``, one message per recipient lists all their events.
 
     The subject is the event's source (or, for a digest, the number of events); the body the text
-    rendering, with the HTML one as an alternative when there is one. Each message carries a stable
-    ``Message-ID`` (``message_id``). A target without an address, an event that did not render and
-    a message the backend refuses are failures, reported per recipient; the others are sent.
+    rendering, with the HTML one as an alternative when there is one. Each message carries the
+    ``Message-ID`` of its delivery's key (``batch.key_of``). A recipient without an address is
+    skipped; an event that did not render, a message that could not be built and one the mailer
+    refuses are failures of that recipient (see the module docstring).
     """
-    events = list({event.pk: event for event, _ in batch.pairs}.values())
-    rendered = batch.medium.render(events)
+    rendered = renderings(batch)
     failures: Failures = {}
     with mail_connection() as connection:
-        for target, target_events in _messages(batch):
-            error = _send_one(connection, target, target_events, rendered)
-            if error:
-                failures.update({(event, target): error for event in target_events})
+        for target, events in messages(batch):
+            outcome = send_one(connection, batch, target, events, rendered)
+            if outcome is not None:
+                failures.update({(event, target): outcome for event in events})
     return failures
+
+
+def renderings(batch: Batch) -> dict[int, tuple[str, str]]:
+    """``{event id: (text, html)}`` of the batch's events that render, each rendered once for the
+    run (``batch.memo``): the chunks of a fan-out share their event."""
+    events = {event.pk: event for event, _ in batch.pairs}
+    memo = batch.memo.setdefault("send_email.renderings", {})
+    missing = [event for pk, event in events.items() if pk not in memo]
+    if missing:
+        rendered = batch.medium.render(missing)
+        memo.update({event.pk: rendered.get(event) for event in missing})
+    return {pk: memo[pk] for pk in events if memo[pk] is not None}
 
 
 def mail_connection() -> Any:
     """A connection to the site's default mailer: ``mailers.default`` on Django 6.1 and later
     (the ``MAILERS`` setting, or the older email settings while Django still reads them), else
-    ``get_connection()`` (``EMAIL_BACKEND``). Opened once for a batch, so that an SMTP server
+    ``get_connection()`` (``EMAIL_BACKEND``). Opened once for a chunk, so that an SMTP server
     is connected to once, not once per message."""
     try:
         from django.core.mail import mailers
@@ -61,37 +90,40 @@ def mail_connection() -> Any:
     return mailers.default
 
 
-def _messages(batch: Batch) -> list[tuple[Entity, list[Event]]]:
+def messages(batch: Batch) -> list[tuple[Recipient, list[Event]]]:
     """One message per (target, events): each pair alone, or each digest entry."""
     if batch.digest:
         return [(target, events) for target, events in batch.items]
     return [(target, [event]) for event, target in batch.pairs]
 
 
-def _send_one(
-    connection: Any, target: Entity, events: list[Event], rendered: dict[Event, tuple[str, str]]
-) -> str:
-    """Send one message; return why it could not be sent, or ``""``."""
+def send_one(
+    connection: Any,
+    batch: Batch,
+    target: Recipient,
+    events: list[Event],
+    rendered: dict[int, tuple[str, str]],
+) -> str | Skip | None:
+    """Send one message; return why it could not be sent (a ``Skip`` when there is no address),
+    or ``None``."""
     address = email_address(target)
     if address is None:
-        return (
-            f"the target {target.pk} has no email address (entity_meta[{app_settings.EMAIL_ADDRESS_KEY!r}])"
-        )
-    missing = [event for event in events if event not in rendered]
+        key = app_settings.EMAIL_ADDRESS_KEY
+        return Skip(f"the target {target.pk} has no email address (entity_meta[{key!r}])")
+    missing = [event for event in events if event.pk not in rendered]
     if missing:
         return f"the event {missing[0].pk} did not render (no context renderer, or its template failed)"
-    subject = events[0].source.display_name if len(events) == 1 else f"{len(events)} new events"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body="\n\n".join(rendered[event][0] for event in events),
-        to=[address],
-        headers={"Message-ID": message_id(events, target)},
-    )
-    html = "\n".join(rendered[event][1] for event in events if rendered[event][1])
-    if html:
-        message.attach_alternative(html, "text/html")
     try:
+        message = EmailMultiAlternatives(
+            subject=events[0].source.display_name if len(events) == 1 else f"{len(events)} new events",
+            body="\n\n".join(rendered[event.pk][0] for event in events),
+            to=[address],
+            headers={"Message-ID": message_id_of(batch.key_of(events[0], target))},
+        )
+        html = "\n".join(rendered[event.pk][1] for event in events if rendered[event.pk][1])
+        if html:
+            message.attach_alternative(html, "text/html")
         connection.send_messages([message])
-    except Exception as error:  # the backend's own errors: SMTP refusals, lost connections
+    except Exception as error:  # this recipient's: an address the backend refuses, a lost connection
         return f"{type(error).__name__}: {error}"
-    return ""
+    return None

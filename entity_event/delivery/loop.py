@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import InterfaceError, OperationalError, connections
 from django.utils.module_loading import import_string
 
-from entity_event.delivery.batches import BatchReport, Handler, deliver_batch
+from entity_event.delivery.batches import DEFAULT_CHUNK_SIZE, BatchReport, Handler, deliver_batch
+from entity_event.delivery.chunks import Sweep
 from entity_event.models import Medium
 
 logger = logging.getLogger(__name__)
@@ -24,16 +26,19 @@ logger = logging.getLogger(__name__)
 DEFAULT_HANDLER = "entity_event.delivery.send_email"
 DEFAULT_BATCH_SIZE = 100
 MAX_BATCH_SIZE = 100_000
+MAX_CHUNK_SIZE = 10_000
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_RETRY_DELAY = 60.0
 #: A task ends: unless told otherwise it runs at most this many batches (the command, none).
 DEFAULT_TASK_MAX_BATCHES = 100
 
 #: The options of a run, besides the medium: what ``deliver_on_creation`` may pass on.
-RUN_OPTIONS = frozenset({"handler", "batch_size", "digest", "max_batches", "max_attempts", "retry_delay"})
+RUN_OPTIONS = frozenset(
+    {"handler", "batch_size", "chunk_size", "digest", "max_batches", "max_attempts", "retry_delay"}
+)
 
 #: The totals a run returns.
-TOTALS = ("claimed", "recorded", "sent", "retried", "failed")
+TOTALS = ("claimed", "recorded", "sent", "retried", "failed", "skipped")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class DeliveryRun:
     medium: Medium
     handler: Handler
     batch_size: int = DEFAULT_BATCH_SIZE
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     digest: bool = False
     max_batches: int | None = None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -58,6 +64,7 @@ def delivery_run(
     handler: str = DEFAULT_HANDLER,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     digest: bool = False,
     max_batches: int | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -68,6 +75,7 @@ def delivery_run(
     command says ``--batch-size``, the task ``batch_size``). One query: the medium."""
     for name, value, minimum in (
         ("batch_size", batch_size, 1),
+        ("chunk_size", chunk_size, 1),
         ("max_attempts", max_attempts, 1),
         ("max_batches", max_batches, 1),
     ):
@@ -75,8 +83,12 @@ def delivery_run(
             isinstance(value, int) and not isinstance(value, bool) and minimum <= value
         ):
             raise ValueError(f"{option(name)} must be {minimum} or more, got {value!r}")
-    if batch_size > MAX_BATCH_SIZE:
-        raise ValueError(f"{option('batch_size')} must be at most {MAX_BATCH_SIZE:,}, got {batch_size:,}")
+    for name, value, maximum in (
+        ("batch_size", batch_size, MAX_BATCH_SIZE),
+        ("chunk_size", chunk_size, MAX_CHUNK_SIZE),
+    ):
+        if value > maximum:
+            raise ValueError(f"{option(name)} must be at most {maximum:,}, got {value:,}")
     if not isinstance(retry_delay, (int, float)) or isinstance(retry_delay, bool) or retry_delay < 0:
         raise ValueError(f"{option('retry_delay')} must be 0 or more, got {retry_delay!r}")
     try:
@@ -89,7 +101,7 @@ def delivery_run(
     if target is None:
         raise ValueError(f"{option('medium')}: no medium named {medium!r}")
     return DeliveryRun(
-        target, send, batch_size, digest is True, max_batches, max_attempts, float(retry_delay)
+        target, send, batch_size, chunk_size, digest is True, max_batches, max_attempts, float(retry_delay)
     )
 
 
@@ -103,27 +115,28 @@ def run_batches(
     """Deliver batches of ``run`` until one is idle (or, with ``idle_wait``, wait that many
     seconds and go on), ``max_batches`` ran or ``stopping()`` says so; ``on_batch(report,
     seconds)`` after each batch that did something. Returns the totals (``claimed``,
-    ``recorded``, ``sent``, ``retried``, ``failed``, ``batches``). A batch that raises is logged
-    and ends the run with ``BatchFailed``, which names it."""
+    ``recorded``, ``sent``, ``retried``, ``failed``, ``skipped``, ``batches``).
+
+    A batch that raises is logged and ends the run with ``BatchFailed``, which names it, except
+    that a run that waits when idle (``idle_wait``, the command's ``--loop``) outlives the
+    database going away: it logs the error, drops its connections and tries again after the
+    wait, its chunk in flight left pending, to be sent again."""
     totals = dict.fromkeys((*TOTALS, "batches"), 0)
+    sweep = Sweep(run.medium, run.digest)
     while not stopping() and (run.max_batches is None or totals["batches"] < run.max_batches):
         number = totals["batches"] = totals["batches"] + 1
         started = time.monotonic()
         try:
-            report = deliver_batch(
-                run.medium,
-                run.handler,
-                number=number,
-                batch_size=run.batch_size,
-                digest=run.digest,
-                max_attempts=run.max_attempts,
-                retry_delay=run.retry_delay,
-            )
+            report = run_one_batch(run, number, sweep)
+        except (OperationalError, InterfaceError) as error:
+            if idle_wait is None:
+                raise batch_failed(run, number, error) from error
+            logger.warning("batch %s: the database is unreachable (%s); trying again", number, error)
+            connections.close_all()
+            time.sleep(idle_wait)
+            continue
         except Exception as error:
-            logger.exception(
-                "batch %s on the medium %r failed; its deliveries stay pending", number, run.medium.name
-            )
-            raise BatchFailed(f"batch {number} failed: {type(error).__name__}: {error}") from error
+            raise batch_failed(run, number, error) from error
         for name in TOTALS:
             totals[name] += getattr(report, name)
         if not report.idle:
@@ -134,3 +147,29 @@ def run_batches(
         else:
             time.sleep(idle_wait)
     return totals
+
+
+def run_one_batch(run: DeliveryRun, number: int, sweep: Sweep) -> BatchReport:
+    """Batch ``number`` of ``run``, going on from where ``sweep`` is."""
+    return deliver_batch(
+        run.medium,
+        run.handler,
+        number=number,
+        batch_size=run.batch_size,
+        chunk_size=run.chunk_size,
+        digest=run.digest,
+        max_attempts=run.max_attempts,
+        retry_delay=run.retry_delay,
+        sweep=sweep,
+    )
+
+
+def batch_failed(run: DeliveryRun, number: int, error: Exception) -> BatchFailed:
+    """The error that ends a run whose batch ``number`` raised ``error`` (logged here)."""
+    logger.error(
+        "batch %s on the medium %r failed; its deliveries stay pending",
+        number,
+        run.medium.name,
+        exc_info=error,
+    )
+    return BatchFailed(f"batch {number} failed: {type(error).__name__}: {error}")

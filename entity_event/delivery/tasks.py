@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from entity_event.delivery.batches import DEFAULT_CHUNK_SIZE
 from entity_event.delivery.loop import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_HANDLER,
@@ -43,6 +44,7 @@ def deliver_events(
     medium: str,
     handler: str = DEFAULT_HANDLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     digest: bool = False,
     max_batches: int = DEFAULT_TASK_MAX_BATCHES,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -51,7 +53,7 @@ def deliver_events(
     """Run delivery batches of the medium named ``medium`` with ``handler`` (the dotted path of a
     handler, see ``entity_event.delivery``) until a batch is idle or ``max_batches`` ran, as
     ``manage.py deliver_entity_events`` does with the same options; return the totals
-    (``claimed``, ``recorded``, ``sent``, ``retried``, ``failed``, ``batches``).
+    (``claimed``, ``recorded``, ``sent``, ``retried``, ``failed``, ``skipped``, ``batches``).
 
     The arguments are plain values, as task arguments must be. A handler that raises fails the
     task after rolling back its batch's sending step; the claimed events keep their pending
@@ -61,6 +63,7 @@ def deliver_events(
         medium,
         handler,
         batch_size=batch_size,
+        chunk_size=chunk_size,
         digest=digest,
         max_batches=max_batches,
         max_attempts=max_attempts,

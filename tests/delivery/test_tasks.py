@@ -16,6 +16,7 @@ from entity_event.delivery.tasks import deliver_events, deliver_on_creation
 from entity_event.models import Delivery, Event, EventSeen
 from entity_event.signals import events_created
 from tests.delivery.test_deliver_command import RecordingHandler
+from tests.mail import email_backend
 
 if django.VERSION >= (6, 0):
     from django.tasks import Task, TaskResultStatus
@@ -45,19 +46,24 @@ class TestTask:
         result = deliver_events.enqueue("email", batch_size=4)
         assert result.status == TaskResultStatus.SUCCESSFUL
         # 10 events for 3 users: 30 records; batches of 4 events that send 4 records, until a
-        # batch finds nothing. The user without an address fails (and is put off) 10 times.
+        # batch finds nothing. The user without an address is skipped 10 times.
         assert result.return_value == {
-            "claimed": 10, "recorded": 30, "sent": 20, "retried": 10, "failed": 0, "batches": 9,
+            "claimed": 10, "recorded": 30, "sent": 20, "retried": 0, "failed": 0, "skipped": 10,
+            "batches": 9,
         }  # fmt: skip
         assert len(mail.outbox) == 20
         assert EventSeen.objects.count() == 10
 
-    def test_max_attempts_and_retry_delay_as_the_command_takes_them(self, world):
-        """The user without an address fails each attempt: with one attempt allowed, the task
-        fails those records for good at once; the retry delay puts the others off."""
-        result = deliver_events.enqueue("email", batch_size=100, max_attempts=1, retry_delay=0)
-        assert result.return_value["failed"] == 10
-        assert Delivery.objects.filter(status="failed").count() == 10
+    def test_max_attempts_retry_delay_and_chunk_size_as_the_command_takes_them(self, world, settings):
+        """The mail server refuses every message: with one attempt allowed, the task fails the
+        records for good at once, in chunks of the size asked."""
+        settings.ENTITY_EVENT_EMAIL_ADDRESS_KEY = "email"
+        with email_backend("tests.delivery.test_deliver_command.RefusingBackend"):
+            result = deliver_events.enqueue(
+                "email", batch_size=100, chunk_size=7, max_attempts=1, retry_delay=0
+            )
+        assert (result.return_value["failed"], result.return_value["skipped"]) == (20, 10)
+        assert Delivery.objects.filter(status="failed").count() == 20
         assert Delivery.objects.filter(status="pending").count() == 0
 
     def test_max_batches(self, world):

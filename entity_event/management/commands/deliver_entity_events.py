@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from entity_event.delivery.batches import BatchReport
+from entity_event.delivery.batches import DEFAULT_CHUNK_SIZE, BatchReport
 from entity_event.delivery.loop import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_HANDLER,
@@ -54,7 +54,16 @@ class Command(BaseCommand):
             default=DEFAULT_HANDLER,
             help=f"the dotted path of the handler (default: {DEFAULT_HANDLER})",
         )
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N")
+        parser.add_argument(
+            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N", help="events claimed per batch"
+        )
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=DEFAULT_CHUNK_SIZE,
+            metavar="N",
+            help="deliveries sent per chunk, each chunk's outcome committed before the next",
+        )
         parser.add_argument("--digest", action="store_true", help="one entry (message) per target")
         parser.add_argument("--loop", action="store_true", help="keep running, waiting when idle")
         parser.add_argument(
@@ -85,6 +94,7 @@ class Command(BaseCommand):
                 options["medium"],
                 options["handler"],
                 batch_size=options["batch_size"],
+                chunk_size=options["chunk_size"],
                 digest=options["digest"],
                 max_batches=options["max_batches"],
                 max_attempts=options["max_attempts"],
@@ -109,7 +119,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"batch {report.number}: {report.claimed} events claimed, {report.recorded} deliveries recorded, "
             f"{report.sent} sent, {report.retried} to retry, {report.failed} failed, "
-            f"{len(report.targets)} targets, {seconds:.2f} s"
+            f"{report.skipped} skipped, {report.recipients} recipients in {report.chunks} chunks, "
+            f"{seconds:.2f} s"
         )
 
     @contextmanager

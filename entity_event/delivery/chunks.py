@@ -1,0 +1,199 @@
+"""Chunks of due deliveries: taken under row locks, one transaction each, walked by keyset.
+
+A run walks the medium's due records (pending, ``time_next_attempt`` passed) in
+``(time_next_attempt, id)`` order from where its last chunk ended (``Sweep.cursor``), so that a
+chunk is a range of the index whatever was sent before it; at the end it starts over once, for
+the records that fell due meanwhile or that another worker held. Each chunk is locked with
+``SKIP LOCKED`` where the database has it (PostgreSQL, MariaDB), so that workers share a big
+fan-out chunk by chunk; SQLite, which has no row locks, serialises them.
+
+With ``digest``, the records are first formed into digests, one per recipient, in a
+transaction of their own (``form_digests``): the key each digest gets is committed before the
+digest is sent, so that a digest sent again after a fault is the same digest, with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from django.db import connections, models, transaction
+from django.db.models import BooleanField, Case, Value, When
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from entity_event.db.backends import lock_own_rows
+from entity_event.delivery.recipients import Recipient, load_recipients
+from entity_event.delivery.records import records_database
+from entity_event.models import Delivery, Event, Medium
+
+logger = logging.getLogger(__name__)
+
+#: How many events a run keeps loaded between chunks (a fan-out's chunks share their event).
+MAX_CACHED_EVENTS = 1000
+
+
+class DueRecord(NamedTuple):
+    """A locked record of a chunk, as read: only what sending and recording need."""
+
+    id: int
+    event_id: int
+    target_id: int
+    attempts: int
+    digest_key: str
+    time_next_attempt: datetime
+
+
+RECORD_FIELDS = DueRecord._fields
+
+
+def delivery_key(event: Event, target_id: int) -> str:
+    """The stable key of the delivery of ``event`` to ``target_id`` on its own: the same whenever
+    it is sent, by whichever worker."""
+    return f"{hashlib.sha256(event.uuid.encode()).hexdigest()[:32]}.{target_id}"
+
+
+@dataclass
+class Sweep:
+    """A run's walk through the due records of ``medium``: where it is, and what it has loaded."""
+
+    medium: Medium
+    digest: bool
+    using: str = field(default_factory=records_database)
+    cursor: tuple[datetime, int] | None = None
+    events: dict[int, Event] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def due(self) -> models.QuerySet[Delivery]:
+        """The medium's pending records that are due now."""
+        return Delivery.objects.using(self.using).filter(
+            medium_id=self.medium.pk, status=Delivery.Status.PENDING, time_next_attempt__lte=timezone.now()
+        )
+
+    def after_cursor(self, due: models.QuerySet[Delivery]) -> models.QuerySet[Delivery]:
+        """``due`` from just after the cursor, in the order of the walk (a row comparison, which
+        the index takes as the start of a range)."""
+        if self.cursor is not None:
+            connection = connections[self.using]
+            quote = connection.ops.quote_name
+            table = quote(Delivery._meta.db_table)
+            moment = Delivery._meta.get_field("time_next_attempt").get_db_prep_value(
+                self.cursor[0], connection
+            )
+            due = due.filter(
+                RawSQL(
+                    f"({table}.{quote('time_next_attempt')}, {table}.{quote('id')}) > (%s, %s)",
+                    (moment, self.cursor[1]),
+                    output_field=BooleanField(),
+                )
+            )
+        return due.order_by("time_next_attempt", "id")
+
+    def events_of(self, event_ids: set[int]) -> dict[int, Event]:
+        """The events ``event_ids``, with their sources, loaded once for the run (one query for
+        those not loaded yet)."""
+        missing = event_ids - self.events.keys()
+        if missing:
+            if len(self.events) + len(missing) > MAX_CACHED_EVENTS:
+                self.events.clear()
+                self.memo.clear()
+            self.events.update(Event.objects.using(self.using).select_related("source").in_bulk(missing))
+        return {pk: self.events[pk] for pk in event_ids}
+
+
+@dataclass
+class Chunk:
+    """The locked records of one chunk, with their events and recipients, grouped as the handler
+    receives them, each with its key."""
+
+    records: list[DueRecord]
+    events: dict[int, Event]
+    recipients: dict[int, Recipient]
+    digest: bool
+    using: str
+    items: list[tuple[Any, list[Any]]] = field(default_factory=list)
+    keys: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        groups: dict[Any, tuple[Any, list[Any]]] = {}
+        for record in self.records:
+            event, recipient = self.events[record.event_id], self.recipients[record.target_id]
+            if self.digest:
+                self.keys[(event.pk, recipient.pk)] = f"{record.digest_key}.{recipient.pk}"
+                groups.setdefault(record.digest_key, (recipient, []))[1].append(event)
+            else:
+                self.keys[(event.pk, recipient.pk)] = delivery_key(event, recipient.pk)
+                groups.setdefault(record.event_id, (event, []))[1].append(recipient)
+        self.items = list(groups.values())
+
+
+@contextmanager
+def take_chunk(sweep: Sweep, size: int) -> Iterator[Chunk | None]:
+    """Lock the next chunk of at most ``size`` due records (with a digest: of whole digests) and
+    give it, loaded, in a transaction that commits when the block ends; ``None`` when nothing is
+    due."""
+    if sweep.digest:
+        form_digests(sweep, size)
+    with transaction.atomic(using=sweep.using):
+        records = lock_next(sweep, size)
+        if not records and sweep.cursor is not None:
+            sweep.cursor = None  # start over once: what fell due meanwhile, or was held elsewhere
+            records = lock_next(sweep, size)
+        if not records:
+            yield None
+            return
+        events = sweep.events_of({record.event_id for record in records})
+        recipients = load_recipients(sorted({record.target_id for record in records}), sweep.using)
+        yield Chunk(records, events, recipients, sweep.digest, sweep.using)
+
+
+def lock_next(sweep: Sweep, size: int) -> list[DueRecord]:
+    """Lock the next ``size`` due records of the walk (skipping those another worker holds) and
+    move the cursor past them; with a digest, the records of the next ``size`` digests."""
+    due = sweep.due()
+    if not sweep.digest:
+        records = locked(sweep.after_cursor(due)[:size])
+    else:
+        keys = list(
+            sweep.after_cursor(due.exclude(digest_key="")).values_list(
+                "digest_key", "time_next_attempt", "id"
+            )[:size]
+        )
+        if not keys:
+            return []
+        sweep.cursor = (keys[-1][1], keys[-1][2])
+        return locked(due.filter(digest_key__in={key for key, _, _ in keys}).order_by("digest_key", "id"))
+    if records:
+        sweep.cursor = (records[-1].time_next_attempt, records[-1].id)
+    return records
+
+
+def locked(records: models.QuerySet[Delivery]) -> list[DueRecord]:
+    """The rows of ``records``, locked, skipping those another transaction holds."""
+    return [DueRecord(*row) for row in lock_own_rows(records, skip_locked=True).values_list(*RECORD_FIELDS)]
+
+
+def form_digests(sweep: Sweep, size: int) -> None:
+    """Give the next ``size`` due records that belong to no digest yet their digest: one per
+    recipient, keyed by its records, committed at once (see the module docstring)."""
+    with transaction.atomic(using=sweep.using):
+        due = sweep.due().filter(digest_key="").order_by("time_next_attempt", "id")[:size]
+        rows = list(lock_own_rows(due, skip_locked=True).values_list("id", "target_id"))
+        if not rows:
+            return
+        by_target: dict[int, list[int]] = {}
+        for record_id, target_id in rows:
+            by_target.setdefault(target_id, []).append(record_id)
+        keys = {
+            record_id: hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+            for ids in by_target.values()
+            for record_id in ids
+        }
+        Delivery.objects.using(sweep.using).filter(pk__in=list(keys)).update(
+            digest_key=Case(*(When(pk=pk, then=Value(key)) for pk, key in keys.items()))
+        )
