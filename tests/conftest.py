@@ -74,5 +74,3 @@ def read_only_statements(db) -> int:
     SET TRANSACTION READ ONLY, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT); none on MariaDB, which
     has no read-only switch inside a transaction (entity_event.db.read_only)."""
     return {"sqlite": 2, "postgresql": 4, "mysql": 0}[connection.vendor]
-
-
