@@ -48,3 +48,12 @@ def world(photo_source):
         ]
     )
     return {"medium": email, "users": users, "events": events, "source": photo_source}
+
+
+@pytest.fixture
+def recorder():
+    """The handler ``tests.delivery.test_deliver_command.recording_handler``, reset."""
+    from tests.delivery.test_deliver_command import RecordingHandler
+
+    RecordingHandler.batches, RecordingHandler.failing, RecordingHandler.raising = [], set(), False
+    return RecordingHandler

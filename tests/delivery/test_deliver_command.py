@@ -165,12 +165,6 @@ class RecordingHandler:
 recording_handler = RecordingHandler()
 
 
-@pytest.fixture
-def recorder():
-    RecordingHandler.batches, RecordingHandler.failing, RecordingHandler.raising = [], set(), False
-    return RecordingHandler
-
-
 HANDLER = ["--handler", "tests.delivery.test_deliver_command.recording_handler"]
 
 

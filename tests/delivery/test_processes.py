@@ -217,6 +217,76 @@ def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing(source_group, sm
     assert duplicates <= min(sent_before, 40)
 
 
+def one_announcement(source_group, members: int) -> dict[str, Any]:
+    """One event of a source a group of ``members`` users is subscribed to."""
+    world = build_world(source_group, events=0, users=members)
+    Event.objects.create_event(source=world["source"], uuid="announcement", context={"n": 0})
+    return world
+
+
+def test_a_worker_killed_again_and_again_sends_again_at_most_its_chunk_in_flight(source_group, smtp_server):
+    """One announcement to 150 people, chunks of 10, the worker killed three times in the middle
+    of a chunk: nothing is lost, and each kill sends again at most the chunk it had in flight."""
+    one_announcement(source_group, members=150)
+    expected = expected_message_ids()
+    smtp_server.handler_object.delay = 0.02
+    chunk = 10
+    kills = 3
+    for kill in range(kills):
+        [victim] = start_workers(1, smtp_server.port, ["--chunk-size", str(chunk), "--batch-size", "1000"])
+        deadline = time.monotonic() + TIMEOUT
+        target = (kill + 1) * 25
+        while len(smtp_server.handler_object.accepted) < target and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(timeout=60)
+        time.sleep(0.3)  # a message on the wire may still be accepted
+    smtp_server.handler_object.delay = 0
+    [rescuer] = start_workers(1, smtp_server.port, ["--chunk-size", str(chunk), "--batch-size", "1000"])
+    rescuer.join(timeout=TIMEOUT)
+    assert rescuer.exitcode == 0
+    arrivals = Counter(message_id for message_id, _ in smtp_server.handler_object.accepted)
+    assert set(arrivals) == set(expected)  # nothing lost, nothing else
+    duplicates = sum(count - 1 for count in arrivals.values())
+    print(f"\n{kills} kills, chunks of {chunk}: {duplicates} messages sent twice")
+    assert duplicates <= kills * chunk
+    assert not Delivery.objects.exclude(status="sent").exists()
+
+
+def pid_recording_handler(batch: Any) -> Any:
+    """``send_email``, noting which process sent each chunk (in the file ``PIDS``)."""
+    from entity_event.delivery import send_email
+
+    with open(os.environ["ENTITY_EVENT_TEST_PIDS"], "a") as pids:
+        pids.write(f"{os.getpid()} {len(batch.pairs)}\n")
+    return send_email(batch)
+
+
+def test_workers_share_the_chunks_of_one_fan_out(source_group, smtp_server, tmp_path, monkeypatch):
+    """Two workers on one announcement to 400 people: both send chunks of it (each locks its
+    chunk, skipping those the other holds: PostgreSQL and MariaDB), each person gets one
+    message."""
+    one_announcement(source_group, members=400)
+    expected = expected_message_ids()
+    smtp_server.handler_object.delay = 0.005
+    monkeypatch.setenv("ENTITY_EVENT_TEST_PIDS", str(tmp_path / "pids"))
+    handler = ["--handler", "tests.delivery.test_processes.pid_recording_handler"]
+    workers = start_workers(
+        2, smtp_server.port, [*handler, "--chunk-size", "20", "--loop", "--interval", "0.05"]
+    )
+    try:
+        wait_until_everything_is_sent(len(expected))
+    finally:
+        stop(workers)
+    arrivals = Counter(message_id for message_id, _ in smtp_server.handler_object.accepted)
+    assert set(arrivals) == set(expected) and max(arrivals.values()) == 1
+    sent_by = Counter()
+    for line in (tmp_path / "pids").read_text().splitlines():
+        pid, count = line.split()
+        sent_by[pid] += int(count)
+    assert len(sent_by) == 2 and sum(sent_by.values()) == 400, sent_by
+
+
 def _claim_in_a_loop(stop_at: float, queue: Any) -> None:
     connections.close_all()
     medium = Medium.objects.get(name="email")
