@@ -74,3 +74,15 @@ def id_filters(field: str, ids: Sequence[int], using: str) -> Iterator[Q | AnyOf
         return
     for chunk in in_chunks(ids, using):
         yield Q(**{f"{field}__in": chunk})
+
+
+def id_conditions_sql(column: str, ids: Sequence[int], using: str) -> Iterator[tuple[str, list[Any]]]:
+    """``id_filters`` for a statement written by hand: ``(sql, params)`` of each condition that
+    finds the rows whose ``column`` (quoted SQL) is one of ``ids``."""
+    if not ids:
+        return
+    if connections[using].vendor == "postgresql":
+        yield f"{column} = ANY(%s::bigint[])", [list(ids)]
+        return
+    for chunk in in_chunks(ids, using):
+        yield f"{column} IN ({', '.join(['%s'] * len(chunk))})", list(chunk)
