@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from entity_event.delivery import Batch, Failures
+from entity_event.delivery import Batch, Failures, Skip
 
 
 class PushError(Exception):
@@ -18,11 +18,17 @@ push_service: Any = None
 
 
 def push(batch: Batch) -> Failures:
-    failures = {}
+    failures: Failures = {}
     for event, targets in batch.items:  # with --digest: for target, events in batch.items
         for target in targets:
+            meta = target.entity_meta if isinstance(target.entity_meta, dict) else {}
+            if not meta.get("device"):
+                failures[(event, target)] = Skip("no device")  # not tried again
+                continue
             try:
-                push_service.send(target.entity_meta["device"], event.context["text"])
+                # The key is the same whenever this delivery is sent again: the service can
+                # drop a second copy.
+                push_service.send(meta["device"], event.context["text"], key=batch.key_of(event, target))
             except PushError as error:
-                failures[(event, target)] = str(error)
+                failures[(event, target)] = str(error)  # tried again later
     return failures

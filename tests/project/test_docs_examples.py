@@ -7,6 +7,7 @@ The examples live in ``docs/examples/`` and are included in the pages with ``lit
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import re
 import sys
@@ -564,25 +565,29 @@ def test_delivery_example(photo_source):
     sent = []
 
     class FakePushService:
-        def send(self, device: str, text: str) -> None:
+        def send(self, device: str, text: str, key: str) -> None:
             if device == "broken":
                 raise example.PushError("device unknown")
-            sent.append((device, text))
+            sent.append((device, text, key))
 
     example.push_service = FakePushService()
     medium = Medium.objects.create(name="push", display_name="Push")
-    for name, device in (("Ann", "phone-1"), ("Bob", "broken")):
+    for name, meta in (("Ann", {"device": "phone-1"}), ("Bob", {"device": "broken"}), ("Cy", "not a dict")):
         target = make_entity(name)
-        target.entity_meta = {"device": device}
+        target.entity_meta = meta
         target.save()
         Subscription.objects.create(medium=medium, source=photo_source, entity=target, only_following=False)
-    Event.objects.create_event(source=photo_source, context={"text": "Hello"})
+    event = Event.objects.create_event(source=photo_source, context={"text": "Hello"})
 
     report = deliver_batch(medium, example.push)
 
-    assert sent == [("phone-1", "Hello")]
-    assert (report.sent, report.retried) == (1, 1)
+    ann = Delivery.objects.get(target__display_name="Ann")
+    assert sent == [
+        ("phone-1", "Hello", f"{hashlib.sha256(event.uuid.encode()).hexdigest()[:32]}.{ann.target_id}")
+    ]
+    assert (report.sent, report.retried, report.skipped) == (1, 1, 1)
     assert Delivery.objects.get(target__display_name="Bob").last_error == "device unknown"
+    assert Delivery.objects.get(target__display_name="Cy").status == "skipped"
 
 
 def test_the_mariadb_settings_of_the_docs():
