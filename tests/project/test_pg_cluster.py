@@ -95,7 +95,9 @@ def test_a_standby_streams_what_the_primary_writes(cluster: PrivateCluster) -> N
     assert not standby.is_running()
 
 
-def test_a_standby_with_an_apply_delay_shows_a_fresh_row_only_after_the_delay(cluster: PrivateCluster) -> None:
+def test_a_standby_with_an_apply_delay_shows_a_fresh_row_only_after_the_delay(
+    cluster: PrivateCluster,
+) -> None:
     with cluster.make_standby(apply_delay_seconds=1) as standby:
         assert standby.psql("SHOW recovery_min_apply_delay") == "1s"
         cluster.psql("INSERT INTO rows VALUES (20)")
