@@ -26,7 +26,7 @@ from django.utils import timezone
 from entity.models import Entity, EntityRelationship
 
 from entity_event.db.id_lists import in_chunks
-from entity_event.models import Delivery, Event, EventActor, Medium, Subscription, Unsubscription
+from entity_event.models import Delivery, Event, EventActor, Medium, Source, Subscription, Unsubscription
 from entity_event.routing.batches import claim_event_ids, claimed_target_ids
 from entity_event.routing.following import uses_default_following
 
@@ -35,7 +35,8 @@ from entity_event.routing.following import uses_default_following
 #: the event's source (the entity of an individual one, the active members of the kind under the
 #: entity of a group one), active; for an only-following subscription only those that follow an
 #: active actor of the event (the actor itself, or one of its sub-entities); none that
-#: unsubscribed from the source on the medium. Tables and columns are filled in from the models.
+#: unsubscribed from the source on the medium (unless the source is required). Tables and
+#: columns are filled in from the models.
 ROUTED_PAIRS = """
 SELECT e.{event_id} AS event_id, r.target_id, e.{time} AS event_time
 FROM {event_table} e
@@ -65,8 +66,9 @@ AND (
     )
 )
 AND NOT EXISTS (
-    SELECT 1 FROM {unsubscription} u
+    SELECT 1 FROM {unsubscription} u JOIN {source_table} us ON us.{id} = u.{source}
     WHERE u.{medium} = %(medium)s AND u.{source} = e.{source} AND u.{entity} = r.target_id
+    AND us.{required} = %(false)s
 )
 """
 
@@ -108,6 +110,8 @@ def routed_pairs_sql(using: str, event_count: int) -> str:
         relationship=quote(EntityRelationship._meta.db_table),
         actor=quote(EventActor._meta.db_table),
         unsubscription=quote(Unsubscription._meta.db_table),
+        source_table=quote(Source._meta.db_table),
+        required=column(Source, "required"),
         event_id=column(Event, "id"),
         time=column(Event, "time"),
         source=column(Subscription, "source"),

@@ -27,13 +27,21 @@ class Source(models.Model):
     """A fine-grained category of events (``photo-tag``, ``new-product``); every event has one.
 
     Deleting a source deletes its subscriptions and unsubscriptions, and is refused
-    (``ProtectedError``) while it has events or context renderers: delete those first.
+    (``ProtectedError``) while it has events or context renderers: delete those first. A
+    ``required`` source ignores unsubscriptions (see the field).
     """
 
     name = models.CharField(max_length=64, unique=True)
     display_name = models.CharField(max_length=64)
     description = models.TextField(blank=True)
     group = models.ForeignKey(SourceGroup, on_delete=models.CASCADE, related_name="sources")
+    #: Delivered to everyone its subscriptions reach, whatever their unsubscriptions say (a
+    #: security notice, a change of terms): nobody can unsubscribe from it, and emails of it
+    #: carry no unsubscribe link.
+    required = models.BooleanField(
+        default=False,
+        help_text="Delivered whatever the unsubscriptions say; nobody can unsubscribe from it.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
 from entity.models import Entity
@@ -77,3 +78,11 @@ class Unsubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} unsubscribed from {self.source} on {self.medium}"
+
+    def clean(self) -> None:
+        """Refuse an unsubscription of a required source, which would change nothing."""
+        if self.source_id is not None and self.source.required:
+            raise ValidationError(
+                {"source": f"{self.source} is required: it reaches everyone it is meant for, and nobody "
+                 "can unsubscribe from it."}
+            )  # fmt: skip

@@ -21,13 +21,14 @@ from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 from entity.models import Entity, EntityRelationship
 
-from entity_event.models import Event, EventActor, Subscription, Unsubscription
+from entity_event.models import Event, EventActor, Source, Subscription, Unsubscription
 
 #: The tables the subqueries read, by the placeholder their SQL names them with.
 TABLES = {
     "event": Event,
     "subscription": Subscription,
     "unsubscription": Unsubscription,
+    "source": Source,
     "actor": EventActor,
     "entity": Entity,
     "relationship": EntityRelationship,
@@ -36,7 +37,8 @@ TABLES = {
 #: The sources of the medium's subscriptions of one flavour (``{following}``: ``NOT`` for the
 #: non-following ones) that reach the entity: its individual subscriptions, and the group ones
 #: over one of its super-entities for its kind; none when the entity is inactive; minus the
-#: sources it unsubscribed from. Parameters: medium, entity (four times), medium, entity.
+#: sources it unsubscribed from (but the required ones). Parameters: medium, entity (four
+#: times), medium, entity.
 SUBSCRIBED_SOURCES = """
     SELECT s.source_id FROM {subscription} s
     WHERE s.medium_id = %s AND {following}s.only_following
@@ -45,7 +47,8 @@ SUBSCRIBED_SOURCES = """
             AND s.entity_id IN (SELECT r.super_entity_id FROM {relationship} r WHERE r.sub_entity_id = %s)))
       AND EXISTS (SELECT 1 FROM {entity} e WHERE e.id = %s AND e.is_active)
       AND s.source_id NOT IN (
-        SELECT u.source_id FROM {unsubscription} u WHERE u.medium_id = %s AND u.entity_id = %s)
+        SELECT u.source_id FROM {unsubscription} u JOIN {source} us ON us.id = u.source_id
+        WHERE u.medium_id = %s AND u.entity_id = %s AND NOT us.required)
 """
 
 #: The events one of whose actors is the entity itself (active: an inactive entity has no

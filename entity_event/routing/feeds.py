@@ -238,7 +238,9 @@ def entity_events_query(
     condition = Q(source_id__in=subscriptions.filter(only_following=False).values("source_id")) | (
         Q(source_id__in=subscriptions.filter(only_following=True).values("source_id")) & followed_actor
     )
-    unsubscribed = Unsubscription.objects.filter(medium_id=medium.pk, entity_id=entity_id)
+    unsubscribed = Unsubscription.objects.filter(
+        medium_id=medium.pk, entity_id=entity_id, source__required=False
+    )
     return (
         events.filter(condition)
         .filter(Exists(active))

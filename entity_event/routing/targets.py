@@ -150,7 +150,9 @@ def routes_by_source(medium: Medium, kind_id: int | None, using: str | None) -> 
     members = group_members(subscriptions, using)
     unsubscribed: dict[int, set[int]] = defaultdict(set)
     for entity_id, source_id in (
-        Unsubscription.objects.using(using).filter(medium_id=medium.pk).values_list("entity_id", "source_id")
+        Unsubscription.objects.using(using)
+        .filter(medium_id=medium.pk, source__required=False)
+        .values_list("entity_id", "source_id")
     ):
         unsubscribed[source_id].add(entity_id)
     everyone: dict[int, set[int]] = defaultdict(set)
