@@ -18,6 +18,7 @@ class EntityEventConfig(AppConfig):
         """Register the system checks (``entity_event.E001``, ``W001``, ``W002`` and ``W003`` are
         database checks) and the receiver that pushes live updates when events are created."""
         from entity_event.checks import (
+            check_base_url,
             check_claim_isolation,
             check_default_rendering_style,
             check_settings,
@@ -28,6 +29,7 @@ class EntityEventConfig(AppConfig):
 
         checks.register(check_settings)
         checks.register(check_claim_isolation)
+        checks.register(check_base_url)
         checks.register(check_default_rendering_style, checks.Tags.database)
         checks.register(check_upgraded_values, checks.Tags.database)
         events_created.connect(publish_new_events, dispatch_uid="entity_event.notifications.live")

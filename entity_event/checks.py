@@ -33,6 +33,24 @@ def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     return errors
 
 
+def check_base_url(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """``entity_event.W011``: ``ENTITY_EVENT_BASE_URL`` is not set, so the email handler
+    (``entity_event.delivery.send_email``) cannot put the one-click unsubscribe link in its
+    messages, and refuses to send them. A site that sends no email silences it."""
+    if getattr(settings, SETTINGS["BASE_URL"].name, None) is not None:
+        return []
+    return [
+        Warning(
+            "ENTITY_EVENT_BASE_URL is not set: the email handler of entity_event cannot link its "
+            "messages to their one-click unsubscribe page, and sends none.",
+            hint='Set it to the absolute URL of the site, such as "https://www.example.com", or, if '
+            'the site sends no email through entity_event, add "entity_event.W011" to '
+            "SILENCED_SYSTEM_CHECKS.",
+            id="entity_event.W011",
+        )
+    ]
+
+
 def check_default_rendering_style(
     app_configs: Sequence[AppConfig] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
@@ -53,6 +54,15 @@ def is_domain(value: object) -> bool:
 
 def is_flag(value: object) -> bool:
     return isinstance(value, bool)
+
+
+def is_base_url(value: object) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not (parts.query or parts.fragment)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,13 @@ SETTINGS = {
         "entity_event.E008",
     ),
     "LIVE_UPDATES": Setting("ENTITY_EVENT_LIVE_UPDATES", True, is_flag, "True or False", "entity_event.E009"),
+    "BASE_URL": Setting(
+        "ENTITY_EVENT_BASE_URL",
+        None,
+        is_base_url,
+        'the absolute URL of the site, such as "https://www.example.com", or None',
+        "entity_event.E011",
+    ),
     "POLL_SECONDS": Setting(
         "ENTITY_EVENT_POLL_SECONDS",
         15,
@@ -180,6 +197,19 @@ class AppSettings:
         if domain is None:
             domain = str(settings.DEFAULT_FROM_EMAIL).rpartition("@")[2].rstrip(">") or "localhost"
         return domain
+
+    @property
+    def BASE_URL(self) -> str:
+        """The absolute URL of the site, without a trailing slash, that the links of emails
+        start with (one-click unsubscribe, the preference center); ``ImproperlyConfigured`` when
+        it is not set, since an email of a source that is not required must carry such a link."""
+        url: str | None = SETTINGS["BASE_URL"].read()
+        if url is None:
+            raise ImproperlyConfigured(
+                "ENTITY_EVENT_BASE_URL is not set: emails need it for their unsubscribe link "
+                '(set it to the absolute URL of the site, such as "https://www.example.com")'
+            )
+        return url.rstrip("/")
 
     @property
     def LIVE_UPDATES(self) -> bool:

@@ -98,6 +98,8 @@ EXAMPLE_NEWSFEED_MEDIUM = "newsfeed"
 #: The notification center (docs/notification_center.rst): its medium, the channel manager of its
 #: live updates, and where logging in leads.
 ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
+#: What the links of emails (one-click unsubscribe, the preference center) start with.
+ENTITY_EVENT_BASE_URL = "https://testserver"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.notifications.live_channels.NotificationChannelManager"
 ASGI_APPLICATION = "example.asgi.application"
 LOGIN_URL = "login"

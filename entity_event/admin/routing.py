@@ -33,10 +33,11 @@ class SourceGroupAdmin(EntityEventAdmin):
 
 @admin.register(Source)
 class SourceAdmin(EntityEventAdmin):
-    """Sources, filterable by group, searchable by their names and their group's."""
+    """Sources, filterable by group and by whether they are required (nobody can unsubscribe
+    from those), searchable by their names and their group's."""
 
-    list_display = ["name", "display_name", "group"]
-    list_filter = ["group"]
+    list_display = ["name", "display_name", "group", "required"]
+    list_filter = ["group", "required"]
     list_select_related = ["group"]
     search_fields = ["name", "display_name", "description", "group__name", "group__display_name"]
     ordering = ["name"]

@@ -12,11 +12,13 @@ import hashlib
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
+from django.utils.html import escape
 
 from entity_event.conf import app_settings
 from entity_event.delivery.batches import Batch
 from entity_event.delivery.recipients import Failures, Recipient, Skip
 from entity_event.models import Event
+from entity_event.notifications.unsubscribe import ONE_CLICK, unsubscribe_url
 
 __all__ = ["email_address", "mail_connection", "message_id", "send_email"]
 
@@ -54,6 +56,7 @@ def send_email(batch: Batch) -> Failures:
     skipped; an event that did not render, a message that could not be built and one the mailer
     refuses are failures of that recipient (see the module docstring).
     """
+    app_settings.BASE_URL  # noqa: B018 (refuses, before sending anything, when the links cannot be made)
     rendered = renderings(batch)
     failures: Failures = {}
     with mail_connection() as connection:
@@ -74,6 +77,29 @@ def renderings(batch: Batch) -> dict[int, tuple[str, str]]:
         rendered = batch.medium.render(missing)
         memo.update({event.pk: rendered.get(event) for event in missing})
     return {pk: memo[pk] for pk in events if memo[pk] is not None}
+
+
+def build_message(
+    batch: Batch, target: Recipient, address: str, events: list[Event], rendered: dict[int, tuple[str, str]]
+) -> EmailMultiAlternatives:
+    """The message of ``events`` to ``target``: the renderings, and, unless every source is
+    required, the one-click unsubscribe headers (RFC 8058) and a visible link to the same URL."""
+    text = "\n\n".join(rendered[event.pk][0] for event in events)
+    html = "\n".join(rendered[event.pk][1] for event in events if rendered[event.pk][1])
+    headers = {"Message-ID": message_id_of(batch.key_of(events[0], target))}
+    optional = sorted({event.source_id for event in events if not event.source.required})
+    if optional:
+        url = unsubscribe_url(target.pk, batch.medium.pk, optional)
+        headers["List-Unsubscribe"] = f"<{url}>"
+        headers["List-Unsubscribe-Post"] = ONE_CLICK
+        text += f"\n\n--\nTo stop receiving these messages: {url}"
+        if html:
+            html += f'\n<p><a href="{escape(url)}">Unsubscribe</a> from these messages.</p>'
+    subject = events[0].source.display_name if len(events) == 1 else f"{len(events)} new events"
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[address], headers=headers)
+    if html:
+        message.attach_alternative(html, "text/html")
+    return message
 
 
 def mail_connection() -> Any:
@@ -114,15 +140,7 @@ def send_one(
     if missing:
         return f"the event {missing[0].pk} did not render (no context renderer, or its template failed)"
     try:
-        message = EmailMultiAlternatives(
-            subject=events[0].source.display_name if len(events) == 1 else f"{len(events)} new events",
-            body="\n\n".join(rendered[event.pk][0] for event in events),
-            to=[address],
-            headers={"Message-ID": message_id_of(batch.key_of(events[0], target))},
-        )
-        html = "\n".join(rendered[event.pk][1] for event in events if rendered[event.pk][1])
-        if html:
-            message.attach_alternative(html, "text/html")
+        message = build_message(batch, target, address, events, rendered)
         connection.send_messages([message])
     except Exception as error:  # this recipient's: an address the backend refuses, a lost connection
         return f"{type(error).__name__}: {error}"

@@ -333,8 +333,10 @@ class TestSendEmail:
         assert len(mail.outbox) == 20  # Cid has no address
         assert all(len(message.to) == 1 for message in mail.outbox)
         first = mail.outbox[0]
-        assert (first.subject, first.body, first.to) == ("Photo Tag", "Photo 0", ["ann@example.com"])
-        assert first.alternatives[0].content == "<b>Photo 0</b>"
+        rendering, _, footer = first.body.partition("\n\n--\n")
+        assert (first.subject, rendering, first.to) == ("Photo Tag", "Photo 0", ["ann@example.com"])
+        assert footer.startswith("To stop receiving these messages: https://testserver/")
+        assert first.alternatives[0].content.startswith("<b>Photo 0</b>\n<p><a href=\"https://testserver/")
         assert first.extra_headers["Message-ID"] == message_id([world["events"][0]], world["users"][0])
         assert len({message.extra_headers["Message-ID"] for message in mail.outbox}) == 20
         # A recipient without an address is skipped, not tried again.
@@ -363,7 +365,7 @@ class TestSendEmail:
         assert len(mail.outbox) == 2
         ann = next(message for message in mail.outbox if message.to == ["ann@example.com"])
         assert ann.subject == "10 new events"
-        assert ann.body.split("\n\n") == [f"Photo {n}" for n in range(10)]
+        assert ann.body.partition("\n\n--\n")[0].split("\n\n") == [f"Photo {n}" for n in range(10)]
 
     def test_an_event_that_does_not_render_is_a_failure_for_its_recipients(self, world):
         ContextRenderer.objects.update(text_template="{{ n|divisibleby:0 }}", html_template="")
