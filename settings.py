@@ -96,6 +96,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Each person's pages in the language their browser asks for, among LANGUAGES.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -125,6 +127,9 @@ STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+# The languages the app ships catalogues for; a recipient's entity_meta["language"] picks one.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
 
 #: Emails (the demo's, the delivery command's) are written as files to sent-mail/, not sent:
 #: through Django 6.1's mailers, or the older settings on 5.2 and 6.0 (6.1 refuses both at once).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.translation import gettext_lazy as _
 
 
 class EntityEventConfig(AppConfig):
@@ -11,7 +12,7 @@ class EntityEventConfig(AppConfig):
     the live updates of the notification center."""
 
     name = "entity_event"
-    verbose_name = "Entity events"
+    verbose_name = _("Entity events")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

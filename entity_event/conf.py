@@ -136,6 +136,12 @@ SETTINGS = {
         'the absolute URL of the site, such as "https://www.example.com", or None',
         "entity_event.E011",
     ),
+    "LANGUAGE_KEY": Setting(
+        "ENTITY_EVENT_LANGUAGE_KEY", "language", is_name, "a non-empty string", "entity_event.E012"
+    ),
+    "TIME_ZONE_KEY": Setting(
+        "ENTITY_EVENT_TIME_ZONE_KEY", "time_zone", is_name, "a non-empty string", "entity_event.E013"
+    ),
     "POLL_SECONDS": Setting(
         "ENTITY_EVENT_POLL_SECONDS",
         15,
@@ -176,6 +182,10 @@ class AppSettings:
     NOTIFICATION_MEDIUM = Read[str]("NOTIFICATION_MEDIUM")
     #: The dotted path of the function that gives a user's entity.
     ENTITY_FOR_USER = Read[str]("ENTITY_FOR_USER")
+    #: The ``Entity.entity_meta`` keys of a recipient's language (a code of ``LANGUAGES``) and
+    #: time zone (an IANA name), which each message to them is rendered in.
+    LANGUAGE_KEY = Read[str]("LANGUAGE_KEY")
+    TIME_ZONE_KEY = Read[str]("TIME_ZONE_KEY")
     #: Seconds between two checks of a page that cannot use live updates.
     POLL_SECONDS = Read[int]("POLL_SECONDS")
 

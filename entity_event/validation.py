@@ -9,7 +9,9 @@ is refused here, before any query.
 Each ``check_*`` function raises ``TypeError`` for a value of the wrong kind and ``ValueError``
 for a value of the right kind that cannot be stored; the message starts with the name of the
 argument. The ``validate_*`` functions are the same checks as Django validators (they raise
-``ValidationError``) for model fields and forms. This module imports nothing of the app.
+``ValidationError``) for model fields and forms. The messages that the admin's forms can show
+are marked for translation (in the active language, English by default). This module imports
+nothing of the app.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 
 #: The range of a 64-bit database id; beyond it SQLite raises ``OverflowError`` on any query.
 MIN_ID, MAX_ID = -(2**63), 2**63 - 1
@@ -34,6 +37,8 @@ MIN_ID, MAX_ID = -(2**63), 2**63 - 1
 #: display them, or to store them under ``USE_TZ = False``) cannot overflow, on every database.
 MIN_TIME = datetime(1, 1, 2, tzinfo=UTC)
 MAX_TIME = datetime(9999, 12, 31, tzinfo=UTC) - timedelta(microseconds=1)
+#: The bounds, as messages show them.
+_TIME_RANGE = {"min": MIN_TIME.isoformat(), "max": MAX_TIME.isoformat()}
 
 #: The widest UTC offset of a time, either way. Python allows offsets under 24 hours, in
 #: seconds and microseconds too; PostgreSQL reads an offset from the text Django's drivers send
@@ -144,13 +149,18 @@ def check_time(value: object, argument: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
-        raise TypeError(f"{argument} must be a datetime or None, got {type(value).__name__}")
+        raise TypeError(
+            gettext("%(argument)s must be a datetime or None, got %(type)s")
+            % {"argument": argument, "type": type(value).__name__}
+        )
     offset = value.utcoffset()
     if offset is not None and (abs(offset) > MAX_UTC_OFFSET or offset.microseconds):
         raise ValueError(
-            f"{argument} {value.isoformat()} has an unsupported UTC offset: an offset must be less "
-            "than 16 hours either way and a whole number of seconds, so that every database can "
-            "store it"
+            gettext(
+                "%(argument)s %(value)s has an unsupported UTC offset: an offset must be less than 16 "
+                "hours either way and a whole number of seconds, so that every database can store it"
+            )
+            % {"argument": argument, "value": value.isoformat()}
         )
     try:
         aware = value if timezone.is_aware(value) else value.replace(tzinfo=timezone.get_default_timezone())
@@ -159,9 +169,11 @@ def check_time(value: object, argument: str) -> datetime | None:
         in_utc = None
     if in_utc is None or not MIN_TIME <= in_utc <= MAX_TIME:
         raise ValueError(
-            f"{argument} {value.isoformat()} is out of range: in UTC it must fall between "
-            f"{MIN_TIME.isoformat()} and {MAX_TIME.isoformat()}, so that every database can store it "
-            "and read it back"
+            gettext(
+                "%(argument)s %(value)s is out of range: in UTC it must fall between %(min)s and "
+                "%(max)s, so that every database can store it and read it back"
+            )
+            % {"argument": argument, "value": value.isoformat(), **_TIME_RANGE}
         )
     return value
 
@@ -169,12 +181,17 @@ def check_time(value: object, argument: str) -> datetime | None:
 def check_text(value: str, argument: str) -> str:
     """A string every database stores as it is: no NUL character, no lone surrogate."""
     if "\x00" in value:
-        raise ValueError(f"{argument} cannot contain a NUL character (\\x00)")
+        raise ValueError(
+            gettext("%(argument)s cannot contain a NUL character (\\x00)") % {"argument": argument}
+        )
     surrogate = _SURROGATE.search(value)
     if surrogate:
         raise ValueError(
-            f"{argument} cannot contain the lone surrogate {surrogate.group()!r}, which is not "
-            "valid Unicode text"
+            gettext(
+                "%(argument)s cannot contain the lone surrogate %(character)s, which is not valid "
+                "Unicode text"
+            )
+            % {"argument": argument, "character": repr(surrogate.group())}
         )
     return value
 
@@ -200,15 +217,21 @@ def _check_nesting_and_numbers(value: dict[object, object], argument: str) -> No
         container, depth = containers.pop()
         if depth > MAX_CONTEXT_DEPTH:
             raise ValueError(
-                f"{argument} cannot be stored as JSON: it nests dicts and lists more than "
-                f"{MAX_CONTEXT_DEPTH} levels deep"
+                gettext(
+                    "%(argument)s cannot be stored as JSON: it nests dicts and lists more than "
+                    "%(depth)s levels deep"
+                )
+                % {"argument": argument, "depth": MAX_CONTEXT_DEPTH}
             )
         children = [*container.keys(), *container.values()] if isinstance(container, dict) else container
         for child in children:
             if isinstance(child, float):
                 if not math.isfinite(child):
                     raise ValueError(
-                        f"{argument} cannot be stored as JSON: it contains {child!r}, which is not JSON"
+                        gettext(
+                            "%(argument)s cannot be stored as JSON: it contains %(value)s, which is not JSON"
+                        )
+                        % {"argument": argument, "value": repr(child)}
                     )
             elif isinstance(child, (dict, list, tuple)):
                 containers.append((child, depth + 1))
@@ -229,16 +252,25 @@ def encode_context(value: object, argument: str) -> tuple[JSONObject, str]:
     """``check_context``, which also returns the context's JSON text: encoded once, for the check
     and for the database (``create_events`` writes it as it is)."""
     if not isinstance(value, dict):
-        raise TypeError(f"{argument} must be a dict, got {type(value).__name__}")
+        raise TypeError(
+            gettext("%(argument)s must be a dict, got %(type)s")
+            % {"argument": argument, "type": type(value).__name__}
+        )
     try:
         encoded = CONTEXT_ENCODER.encode(value)
     except TypeError as error:
-        raise TypeError(f"{argument} cannot be stored as JSON: {error}") from error
+        raise TypeError(
+            gettext("%(argument)s cannot be stored as JSON: %(error)s")
+            % {"argument": argument, "error": error}
+        ) from error
     except (ValueError, RecursionError) as error:
         # NaN, infinities and deep nesting get the walk's own message; other values the
         # encoder's (DjangoJSONEncoder refuses, say, an aware time of day).
         _check_nesting_and_numbers(value, argument)
-        raise ValueError(f"{argument} cannot be stored as JSON: {error}") from error
+        raise ValueError(
+            gettext("%(argument)s cannot be stored as JSON: %(error)s")
+            % {"argument": argument, "error": error}
+        ) from error
     # Each dict or list opens one bracket in the text: with no more brackets than the depth
     # allowed, strings included, no walk is needed to know the nesting is within it.
     if encoded.count("{") + encoded.count("[") > MAX_CONTEXT_DEPTH:
@@ -247,12 +279,18 @@ def encode_context(value: object, argument: str) -> tuple[JSONObject, str]:
     # is checked too. With ensure_ascii=False a NUL is escaped and a surrogate stays as it is.
     # (Each regular expression only when a cheap test finds what it looks for may be there.)
     if "\\u0000" in encoded and _JSON_NUL.search(encoded):
-        raise ValueError(f"{argument} cannot be stored as JSON: it contains a NUL character (\\x00)")
+        raise ValueError(
+            gettext("%(argument)s cannot be stored as JSON: it contains a NUL character (\\x00)")
+            % {"argument": argument}
+        )
     surrogate = None if encoded.isascii() else _SURROGATE.search(encoded)
     if surrogate:
         raise ValueError(
-            f"{argument} cannot be stored as JSON: it contains the lone surrogate "
-            f"{surrogate.group()!r}, which is not valid Unicode text"
+            gettext(
+                "%(argument)s cannot be stored as JSON: it contains the lone surrogate %(character)s, "
+                "which is not valid Unicode text"
+            )
+            % {"argument": argument, "character": repr(surrogate.group())}
         )
     return value, encoded
 

@@ -56,6 +56,8 @@ else:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Each person's pages in the language their browser asks for, among LANGUAGES.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -86,6 +88,9 @@ STATIC_ROOT = BASE_DIR / "test-output" / "static"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+# The languages the app ships catalogues for; a recipient's entity_meta["language"] picks one.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("de", "Deutsch")]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Django 6.1 configures email as mailers and refuses the older settings beside them.
 if django.VERSION >= (6, 1):

@@ -28,7 +28,7 @@ from functools import reduce
 from typing import TypeAlias
 
 from django.contrib.admin import AdminSite
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import model_ngettext, quote
 from django.db import models, router
 from django.db.models import Q, QuerySet
 from django.db.models.deletion import get_candidate_relations_to_delete
@@ -36,6 +36,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
 
 #: How many relations away from the deleted objects the plan follows cascades. This app's own
 #: cascades are two relations deep (a source group, its sources, their subscriptions); deeper
@@ -60,10 +61,9 @@ Confirmation: TypeAlias = tuple[DeletionLines, dict[str, int], set[str], list[st
 def plural(count: int, model: type[models.Model], more: bool = False) -> str:
     """``"1 event seen"``, ``"12,345 events seen"``: a count with the model's verbose name
     (``"5 more events seen"`` with ``more``)."""
-    opts = model._meta
-    return (
-        f"{count:,} {'more ' if more else ''}{opts.verbose_name if count == 1 else opts.verbose_name_plural}"
-    )
+    # The verbose name or the plural one, as Django's admin chooses them (in the active language).
+    params = {"count": f"{count:,}", "name": model_ngettext(model._meta, count)}
+    return (gettext("%(count)s more %(name)s") if more else gettext("%(count)s %(name)s")) % params
 
 
 def concrete_model(model: type[models.Model]) -> type[models.Model]:
@@ -246,7 +246,9 @@ def count_deleted_objects(
 
     root_lines: DeletionLines = [object_line(obj, admin_site) for obj in roots[:LISTED_OBJECTS]]
     if len(roots) > LISTED_OBJECTS:
-        root_lines.append(f"and {plural(len(roots) - LISTED_OBJECTS, model, more=True)}")
+        root_lines.append(
+            gettext("and %(objects)s") % {"objects": plural(len(roots) - LISTED_OBJECTS, model, more=True)}
+        )
     related_lines = nested_lines(plan, plan.root)
     if len(roots) == 1 and related_lines:
         deleted_objects = [*root_lines, related_lines]
@@ -261,8 +263,11 @@ def count_deleted_objects(
         and not admin_site.get_model_admin(node.model).has_delete_permission(request)
     }
     protected = [protected_line(entry) for entry in plan.protected] + [
-        f"what depends on the {node.model._meta.verbose_name_plural} more than {MAX_DEPTH} "
-        "relations away, which this page does not count (delete it first)"
+        gettext(
+            "what depends on the %(name)s more than %(depth)s relations away, which this page does not "
+            "count (delete it first)"
+        )
+        % {"name": node.model._meta.verbose_name_plural, "depth": MAX_DEPTH}
         for node in plan.too_deep
     ]
     return deleted_objects, model_count, perms_needed, protected
@@ -280,11 +285,12 @@ def object_line(obj: models.Model, admin_site: AdminSite) -> str:
 
 def protected_line(entry: Affected) -> str:
     """``"3 events, which protect their source (delete them first)"``."""
-    protect, their, them = ("protects", "its", "it") if entry.count == 1 else ("protect", "their", "them")
-    return (
-        f"{plural(entry.count, entry.model)}, which {protect} {their} "
-        f"{entry.relation.field.verbose_name} (delete {them} first)"
+    message = ngettext(
+        "%(objects)s, which protects its %(field)s (delete it first)",
+        "%(objects)s, which protect their %(field)s (delete them first)",
+        entry.count,
     )
+    return message % {"objects": plural(entry.count, entry.model), "field": entry.relation.field.verbose_name}
 
 
 def nested_lines(plan: DeletionPlan, node: Deleted) -> DeletionLines:
@@ -294,10 +300,23 @@ def nested_lines(plan: DeletionPlan, node: Deleted) -> DeletionLines:
     for child in plan.children(node):
         if isinstance(child, Affected):
             if child.count:
-                stay = "stays" if child.count == 1 else "stay"
-                rule = "set to null" if child.relation.on_delete is models.SET_NULL else "changed"
-                name = child.relation.field.verbose_name
-                lines.append(f"{plural(child.count, child.model)} {stay}, {name} {rule}")
+                if child.relation.on_delete is models.SET_NULL:
+                    message = ngettext(
+                        "%(objects)s stays, %(field)s set to null",
+                        "%(objects)s stay, %(field)s set to null",
+                        child.count,
+                    )
+                else:
+                    message = ngettext(
+                        "%(objects)s stays, %(field)s changed",
+                        "%(objects)s stay, %(field)s changed",
+                        child.count,
+                    )
+                params = {
+                    "objects": plural(child.count, child.model),
+                    "field": child.relation.field.verbose_name,
+                }
+                lines.append(message % params)
             continue
         below = nested_lines(plan, child)
         if child.count:

@@ -20,6 +20,8 @@ from django.db.models import QuerySet
 from django.forms import Field as FormField
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from entity_event.admin.base import EntityEventAdmin, EntityEventInline
 from entity_event.admin.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, ExpiryField
@@ -42,7 +44,7 @@ def shown_expiry(event: Event) -> str:
     """The event's expiry as the admin shows it: "never" for the "never expires" instant, else the
     date and time as Django shows them."""
     if event.time_expires == never_expires():
-        return "never"
+        return gettext("never")
     return str(display_for_field(event.time_expires, Event._meta.get_field("time_expires"), "-"))
 
 
@@ -78,7 +80,7 @@ class EventAdmin(EntityEventAdmin):
     ) -> FormField | None:
         """The expiry is empty for "never" and takes a date and a time (``ExpiryField``)."""
         if db_field.name == "time_expires":
-            return ExpiryField(label="Expires", widget=AdminSplitDateTime)
+            return ExpiryField(label=gettext("Expires"), widget=AdminSplitDateTime)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Event | None = None) -> list[str]:
@@ -97,17 +99,17 @@ class EventAdmin(EntityEventAdmin):
         """Whether the page of ``obj`` shows every field read-only (the user may not change it)."""
         return obj is not None and not self.has_change_permission(request, obj)
 
-    @admin.display(description="expires", ordering="time_expires")
+    @admin.display(description=_("expires"), ordering="time_expires")
     def expires(self, event: Event) -> str:
         """The expiry column of the list, and the read-only expiry of a view-only page."""
         return shown_expiry(event)
 
-    @admin.display(description="stored values")
+    @admin.display(description=_("stored values"))
     def stored_values(self, event: Event) -> str:
         """ "valid", or what is wrong with the values stored in the database, flagged."""
         problems = stored_value_problems(event) if event.pk is not None else []
         if not problems:
-            return "valid"
+            return gettext("valid")
         return format_html(
             '<ul class="errorlist">{}</ul>', format_html_join("", "<li>{}</li>", ((p,) for p in problems))
         )
@@ -130,17 +132,18 @@ class AdminEventAdmin(EntityEventAdmin):
         """Only the events created through this page (their uuid has the admin prefix)."""
         return super().get_queryset(request).filter(uuid__startswith=ADMIN_EVENT_UUID_PREFIX)
 
-    @admin.display(description="text")
+    @admin.display(description=_("text"))
     def text(self, event: AdminEvent) -> str:
         """The text of the event, from its context (flagged when the stored context is not a dict)."""
         if not isinstance(event.context, dict):
             return format_html(
-                '<span class="errornote">the stored context is a {}, not a dict</span>',
-                type(event.context).__name__,
+                '<span class="errornote">{}</span>',
+                gettext("the stored context is a %(type)s, not a dict")
+                % {"type": type(event.context).__name__},
             )
         return str(event.context.get("text", ""))
 
-    @admin.display(description="expires", ordering="time_expires")
+    @admin.display(description=_("expires"), ordering="time_expires")
     def expires(self, event: AdminEvent) -> str:
         """The expiry column of the list, "never" for never."""
         return shown_expiry(event)
@@ -187,8 +190,11 @@ class DeliveryAdmin(EntityEventAdmin):
     ordering = ["-time_created", "-id"]
     actions = ["queue_again"]
 
-    @admin.action(description="Queue the selected failed deliveries again", permissions=["change"])
+    @admin.action(description=_("Queue the selected failed deliveries again"), permissions=["change"])
     def queue_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         """Make the selected failed deliveries pending again, with no attempt counted."""
         count = queue_again(queryset)
-        self.message_user(request, f"{count} failed deliveries queued again.")
+        message = ngettext(
+            "%(count)d failed delivery queued again.", "%(count)d failed deliveries queued again.", count
+        )
+        self.message_user(request, message % {"count": count})

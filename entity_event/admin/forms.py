@@ -18,6 +18,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.widgets import AdminDateWidget, AdminTimeWidget
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from entity_event.models import AdminEvent, Event
 from entity_event.timestamps import never_expires
@@ -26,6 +28,9 @@ from entity_event.validation import JSONObject, JSONValue, check_context, check_
 #: Events created through ``AdminEventForm`` get a ``uuid`` starting with this prefix; the
 #: ``AdminEvent`` changelist shows the events whose ``uuid`` has it.
 ADMIN_EVENT_UUID_PREFIX = "admin-"
+
+#: The help text of an expiry that may be left empty.
+NEVER_EXPIRES_HELP_TEXT = _("Leave the date and the time empty for an event that never expires.")
 
 if TYPE_CHECKING:
     # django-stubs makes ModelForm generic; Django's class cannot be subscripted at run time.
@@ -82,7 +87,7 @@ class ExpiryField(forms.SplitDateTimeField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["required"] = False
-        kwargs.setdefault("help_text", "Leave the date and the time empty for an event that never expires.")
+        kwargs.setdefault("help_text", NEVER_EXPIRES_HELP_TEXT)
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
@@ -99,16 +104,17 @@ class AdminEventForm(_AdminEventModelForm):
     """Create (or edit) an event by hand: a source, a text and an optional expiry in UTC."""
 
     text = forms.CharField(
+        label=_("Text"),
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text='Stored in the event context as {"text": ...}.',
+        help_text=_('Stored in the event context as {"text": ...}.'),
     )
     expires_date = forms.DateField(
         required=False,
-        label="Expiry date (UTC)",
+        label=_("Expiry date (UTC)"),
         widget=AdminDateWidget,
-        help_text="Leave the date and the time empty for an event that never expires.",
+        help_text=NEVER_EXPIRES_HELP_TEXT,
     )
-    expires_time = forms.TimeField(required=False, label="Expiry time (UTC)", widget=AdminTimeWidget)
+    expires_time = forms.TimeField(required=False, label=_("Expiry time (UTC)"), widget=AdminTimeWidget)
 
     class Meta:
         model = AdminEvent
@@ -145,15 +151,15 @@ class AdminEventForm(_AdminEventModelForm):
         if expires_date is None and expires_time is None:
             cleaned_data["time_expires"] = never_expires()
         elif expires_date is None:
-            self.add_error("expires_date", "Give the expiry date too, or leave both empty.")
+            self.add_error("expires_date", gettext("Give the expiry date too, or leave both empty."))
         elif expires_time is None:
-            self.add_error("expires_time", "Give the expiry time too, or leave both empty.")
+            self.add_error("expires_time", gettext("Give the expiry time too, or leave both empty."))
         else:
             expires = datetime.combine(expires_date, expires_time, tzinfo=UTC)
             # A new event that expired already would never be shown: surely a typo. An existing
             # event keeps its past expiry when only its text is edited.
             if self.instance._state.adding and expires <= datetime.now(UTC):
-                self.add_error("expires_date", "The expiry must be in the future.")
+                self.add_error("expires_date", gettext("The expiry must be in the future."))
             else:
                 try:
                     check_time(expires, "time_expires")

@@ -19,6 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from entity_event.admin.base import EntityEventAdmin
 from entity_event.models import ContextRenderer, RenderingStyle
@@ -65,12 +67,12 @@ class ContextRendererAdmin(EntityEventAdmin):
     ordering = ["name"]
     fieldsets = [
         (None, {"fields": ["name", "rendering_style", "source", "source_group"]}),
-        ("Inline templates", {"fields": ["text_template", "html_template"]}),
+        (_("Inline templates"), {"fields": ["text_template", "html_template"]}),
         (
-            "Template files (a path wins over the inline template)",
+            _("Template files (a path wins over the inline template)"),
             {"fields": ["text_template_path", "html_template_path"]},
         ),
-        ("Context", {"fields": ["context_hints"]}),
+        (_("Context"), {"fields": ["context_hints"]}),
     ]
     change_form_template = "admin/entity_event/contextrenderer/change_form.html"
     preview_template = "admin/entity_event/contextrenderer/preview.html"
@@ -135,7 +137,11 @@ class ContextRendererAdmin(EntityEventAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "original": renderer,
-            "title": f"Preview of {form.instance.name or 'a new context renderer'}",
+            "title": (
+                gettext("Preview of %(name)s") % {"name": form.instance.name}
+                if form.instance.name
+                else gettext("Preview of a new context renderer")
+            ),
             "errors": form.errors,
             "preview_table": None if previews is None else preview_table(previews),
         }
@@ -146,10 +152,12 @@ def preview_table(previews: list[RendererPreview]) -> SafeString | str:
     """The previews as an HTML table: the text and the HTML output shown as escaped source (the
     HTML is never injected into the admin page), or the error an event's rendering raised."""
     if not previews:
-        return "No events of this source yet."
+        return gettext("No events of this source yet.")
     return format_html(
-        '<table class="entity-event-preview"><tr><th>Event</th><th>Text</th><th>HTML (source)</th></tr>'
-        "{}</table>",
+        '<table class="entity-event-preview"><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>',
+        gettext("Event"),
+        gettext("Text"),
+        gettext("HTML (source)"),
         format_html_join(
             "",
             "<tr><td>{}</td>{}</tr>",

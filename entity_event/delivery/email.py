@@ -12,13 +12,15 @@ import hashlib
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
-from django.utils.html import escape
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 
 from entity_event.conf import app_settings
 from entity_event.delivery.batches import Batch
 from entity_event.delivery.recipients import Failures, Recipient, Skip
 from entity_event.models import Event
 from entity_event.notifications.unsubscribe import ONE_CLICK, unsubscribe_url
+from entity_event.rendering.locales import Locale, activated, locale_of
 
 __all__ = ["email_address", "mail_connection", "message_id", "send_email"]
 
@@ -67,35 +69,52 @@ def send_email(batch: Batch) -> Failures:
     return failures
 
 
-def renderings(batch: Batch) -> dict[int, tuple[str, str]]:
-    """``{event id: (text, html)}`` of the batch's events that render, each rendered once for the
-    run (``batch.memo``): the chunks of a fan-out share their event."""
-    events = {event.pk: event for event, _ in batch.pairs}
+def renderings(batch: Batch) -> dict[tuple[int, Locale], tuple[str, str]]:
+    """``{(event id, locale): (text, html)}`` of the batch's events that render, each rendered
+    once per language and time zone of its recipients, and once for the run (``batch.memo``):
+    the chunks of a fan-out share their event."""
+    wanted: dict[Locale, dict[int, Event]] = {}
+    for event, target in batch.pairs:
+        wanted.setdefault(locale_of(target), {})[event.pk] = event
     memo = batch.memo.setdefault("send_email.renderings", {})
-    missing = [event for pk, event in events.items() if pk not in memo]
-    if missing:
-        rendered = batch.medium.render(missing)
-        memo.update({event.pk: rendered.get(event) for event in missing})
-    return {pk: memo[pk] for pk in events if memo[pk] is not None}
+    for locale, events in wanted.items():
+        missing = [event for pk, event in events.items() if (pk, locale) not in memo]
+        if missing:
+            with activated(locale):
+                rendered = batch.medium.render(missing)
+            memo.update({(event.pk, locale): rendered.get(event) for event in missing})
+    return {
+        (pk, locale): memo[(pk, locale)]
+        for locale, events in wanted.items()
+        for pk in events
+        if memo[(pk, locale)] is not None
+    }
 
 
 def build_message(
-    batch: Batch, target: Recipient, address: str, events: list[Event], rendered: dict[int, tuple[str, str]]
+    batch: Batch, target: Recipient, address: str, events: list[Event], rendered: list[tuple[str, str]]
 ) -> EmailMultiAlternatives:
-    """The message of ``events`` to ``target``: the renderings, and, unless every source is
-    required, the one-click unsubscribe headers (RFC 8058) and a visible link to the same URL."""
-    text = "\n\n".join(rendered[event.pk][0] for event in events)
-    html = "\n".join(rendered[event.pk][1] for event in events if rendered[event.pk][1])
+    """The message of ``events`` to ``target`` in the active language: their renderings, and,
+    unless every source is required, the one-click unsubscribe headers (RFC 8058) and a visible
+    link to the same URL."""
+    text = "\n\n".join(text for text, _ in rendered)
+    html = "\n".join(html for _, html in rendered if html)
     headers = {"Message-ID": message_id_of(batch.key_of(events[0], target))}
     optional = sorted({event.source_id for event in events if not event.source.required})
     if optional:
         url = unsubscribe_url(target.pk, batch.medium.pk, optional)
         headers["List-Unsubscribe"] = f"<{url}>"
         headers["List-Unsubscribe-Post"] = ONE_CLICK
-        text += f"\n\n--\nTo stop receiving these messages: {url}"
+        text += "\n\n--\n" + gettext("To stop receiving these messages: %(url)s") % {"url": url}
         if html:
-            html += f'\n<p><a href="{escape(url)}">Unsubscribe</a> from these messages.</p>'
-    subject = events[0].source.display_name if len(events) == 1 else f"{len(events)} new events"
+            html += format_html(
+                '\n<p><a href="{}">{}</a></p>', url, gettext("Unsubscribe from these messages")
+            )
+    subject = (
+        events[0].source.display_name
+        if len(events) == 1
+        else ngettext("%(count)d new event", "%(count)d new events", len(events)) % {"count": len(events)}
+    )
     message = EmailMultiAlternatives(subject=subject, body=text, to=[address], headers=headers)
     if html:
         message.attach_alternative(html, "text/html")
@@ -128,7 +147,7 @@ def send_one(
     batch: Batch,
     target: Recipient,
     events: list[Event],
-    rendered: dict[int, tuple[str, str]],
+    rendered: dict[tuple[int, Locale], tuple[str, str]],
 ) -> str | Skip | None:
     """Send one message; return why it could not be sent (a ``Skip`` when there is no address),
     or ``None``."""
@@ -136,11 +155,15 @@ def send_one(
     if address is None:
         key = app_settings.EMAIL_ADDRESS_KEY
         return Skip(f"the target {target.pk} has no email address (entity_meta[{key!r}])")
-    missing = [event for event in events if event.pk not in rendered]
+    locale = locale_of(target)
+    missing = [event for event in events if (event.pk, locale) not in rendered]
     if missing:
         return f"the event {missing[0].pk} did not render (no context renderer, or its template failed)"
     try:
-        message = build_message(batch, target, address, events, rendered)
+        with activated(locale):
+            message = build_message(
+                batch, target, address, events, [rendered[(e.pk, locale)] for e in events]
+            )
         connection.send_messages([message])
     except Exception as error:  # this recipient's: an address the backend refuses, a lost connection
         return f"{type(error).__name__}: {error}"

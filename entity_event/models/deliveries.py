@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from entity_event.models.events import Event
 from entity_event.models.mediums import Medium
@@ -21,29 +22,38 @@ class Delivery(models.Model):
     """One event's delivery to one target entity on one medium."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "pending"
-        SENT = "sent", "sent"
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
         #: Nothing to send it to (a target without an address): final, not tried again.
-        SKIPPED = "skipped", "skipped"
-        FAILED = "failed", "failed"
+        SKIPPED = "skipped", _("skipped")
+        FAILED = "failed", _("failed")
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="deliveries")
-    target = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    time_created = models.DateTimeField(default=timezone.now)
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("event")
+    )
+    medium = models.ForeignKey(
+        Medium, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("medium")
+    )
+    target = models.ForeignKey(
+        "entity.Entity", on_delete=models.CASCADE, related_name="+", verbose_name=_("target")
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(verbose_name=_("attempts"), default=0)
+    last_error = models.TextField(verbose_name=_("last error"), blank=True, default="")
+    time_created = models.DateTimeField(verbose_name=_("time created"), default=timezone.now)
     #: When a pending record may be tried (again): now for a new one, later after a failed attempt.
-    time_next_attempt = models.DateTimeField(default=timezone.now)
-    time_sent = models.DateTimeField(null=True, blank=True)
+    time_next_attempt = models.DateTimeField(verbose_name=_("time next attempt"), default=timezone.now)
+    time_sent = models.DateTimeField(verbose_name=_("time sent"), null=True, blank=True)
     #: The digest the record belongs to, fixed when the digest is formed and before it is sent,
     #: so that a digest sent again (after a fault) carries the same key and ``Message-ID``;
     #: empty for a record sent on its own.
-    digest_key = models.CharField(max_length=64, blank=True, default="")
+    digest_key = models.CharField(verbose_name=_("digest key"), max_length=64, blank=True, default="")
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "medium", "target"], name="entity_event_delivery_unique"

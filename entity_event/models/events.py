@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from entity.models import Entity
 
 from entity_event.models.mediums import Medium
@@ -38,16 +39,29 @@ class Event(models.Model):
 
     # Events are history: a source that has events cannot be deleted until they are deleted or
     # pruned (docs/models.rst).
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="events")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="events", verbose_name=_("source")
+    )
     # The validators are the checks of create_event, for the admin's forms (same messages).
     context = models.JSONField(
-        default=dict, blank=True, encoder=DjangoJSONEncoder, validators=[validate_context]
+        verbose_name=_("context"),
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        validators=[validate_context],
     )
-    time = models.DateTimeField(default=timezone.now, db_index=True, validators=[validate_time])
+    time = models.DateTimeField(
+        verbose_name=_("time"), default=timezone.now, db_index=True, validators=[validate_time]
+    )
     time_expires = models.DateTimeField(
-        default=never_expires, db_index=True, validators=[validate_time_expires]
+        verbose_name=_("time expires"),
+        default=never_expires,
+        db_index=True,
+        validators=[validate_time_expires],
     )
-    uuid = models.CharField(max_length=UUID_MAX_LENGTH, unique=True, validators=[validate_uuid])
+    uuid = models.CharField(
+        verbose_name=_("uuid"), max_length=UUID_MAX_LENGTH, unique=True, validators=[validate_uuid]
+    )
 
     objects = EventManager()
 
@@ -57,6 +71,8 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-time", "-id"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
 
     def __str__(self) -> str:
         return f"{self.source} event {self.uuid}"
@@ -92,16 +108,21 @@ class AdminEvent(Event):
 
     class Meta:
         proxy = True
-        verbose_name = "admin event"
+        verbose_name = _("admin event")
+        verbose_name_plural = _("admin events")
 
 
 class EventActor(models.Model):
     """An entity that took part in an event; only-following subscriptions route on actors."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE)
-    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, verbose_name=_("event"))
+    entity = models.ForeignKey(
+        "entity.Entity", on_delete=models.CASCADE, related_name="+", verbose_name=_("entity")
+    )
 
     class Meta:
+        verbose_name = _("event actor")
+        verbose_name_plural = _("event actors")
         constraints = [
             models.UniqueConstraint(fields=["event", "entity"], name="entity_event_eventactor_unique"),
         ]
@@ -115,15 +136,16 @@ class EventActor(models.Model):
 class EventSeen(models.Model):
     """Records that an event was seen on a medium; seen state is per (event, medium)."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE)
-    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="+")
-    time_seen = models.DateTimeField(default=timezone.now)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, verbose_name=_("event"))
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="+", verbose_name=_("medium"))
+    time_seen = models.DateTimeField(verbose_name=_("time seen"), default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["event", "medium"], name="entity_event_eventseen_unique"),
         ]
-        verbose_name_plural = "events seen"
+        verbose_name = _("event seen")
+        verbose_name_plural = _("events seen")
 
     def __str__(self) -> str:
         return f"{self.event} seen on {self.medium} at {self.time_seen:%Y-%m-%d %H:%M}"

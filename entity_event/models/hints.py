@@ -20,6 +20,7 @@ from django.apps import apps
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.translation import gettext
 
 from entity_event.conf import SETTINGS, app_settings
 
@@ -57,44 +58,78 @@ def context_hints_problems(hints: object) -> list[str]:
     ``ENTITY_EVENT_CONTEXT_HINT_MODELS`` setting lists models, a hint must name one of them.
     """
     if not isinstance(hints, Mapping):
-        return [f"context hints must be a dict of context key to hint, got {type(hints).__name__}"]
-    allowed_models = app_settings.CONTEXT_HINT_MODELS
+        return [
+            gettext("context hints must be a dict of context key to hint, got %(type)s")
+            % {"type": type(hints).__name__}
+        ]
     problems = []
     for key, hint in hints.items():
         if not isinstance(key, str) or not key:
-            problems.append(f"context hint key {key!r} must be a non-empty string")
-            continue
-        if not isinstance(hint, Mapping):
-            problems.append(f"context hint {key!r} must be a dict, got {type(hint).__name__}")
-            continue
-        unknown = sorted(str(name) for name in set(hint) - {*REQUIRED_HINT_KEYS, *OPTIONAL_HINT_KEYS})
-        if unknown:
-            problems.append(f"context hint {key!r} has unknown key(s) {', '.join(unknown)}")
-        names_ok = True
-        for name in REQUIRED_HINT_KEYS:
-            if not isinstance(hint.get(name), str) or not hint.get(name):
-                problems.append(f"context hint {key!r} needs {name} as a non-empty string")
-                names_ok = False
-        for name in OPTIONAL_HINT_KEYS:
-            value = hint.get(name, [])
-            if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-                problems.append(f"context hint {key!r}: {name} must be a list of strings")
-        if names_ok:
-            try:
-                model = apps.get_model(hint["app_name"], hint["model_name"])
-            except LookupError:
-                problems.append(
-                    f"context hint {key!r} names the model {hint['app_name']}.{hint['model_name']}, "
-                    "which is not installed"
-                )
-            else:
-                if allowed_models is not None and model._meta.label_lower not in allowed_models:
-                    problems.append(
-                        f"context hint {key!r} names the model {model._meta.label}, which the "
-                        f"{SETTINGS['CONTEXT_HINT_MODELS'].name} setting does not allow"
-                    )
-                problems.extend(_select_related_problems(key, model, hint.get("select_related")))
-                problems.extend(_prefetch_related_problems(key, model, hint.get("prefetch_related")))
+            problems.append(
+                gettext("context hint key %(key)s must be a non-empty string") % {"key": repr(key)}
+            )
+        elif not isinstance(hint, Mapping):
+            problems.append(
+                gettext("context hint %(key)s must be a dict, got %(type)s")
+                % {"key": repr(key), "type": type(hint).__name__}
+            )
+        else:
+            problems.extend(_hint_problems(key, hint))
+    return problems
+
+
+def _hint_problems(key: str, hint: Mapping[Any, Any]) -> list[str]:
+    """What is wrong with the hint of ``key`` (a dict): its keys, the types of its values, and
+    then, when it names a model, the model and the relations it names."""
+    problems = []
+    unknown = sorted(str(name) for name in set(hint) - {*REQUIRED_HINT_KEYS, *OPTIONAL_HINT_KEYS})
+    if unknown:
+        problems.append(
+            gettext("context hint %(key)s has unknown key(s) %(unknown)s")
+            % {"key": repr(key), "unknown": ", ".join(unknown)}
+        )
+    names_ok = True
+    for name in REQUIRED_HINT_KEYS:
+        if not isinstance(hint.get(name), str) or not hint.get(name):
+            problems.append(
+                gettext("context hint %(key)s needs %(name)s as a non-empty string")
+                % {"key": repr(key), "name": name}
+            )
+            names_ok = False
+    for name in OPTIONAL_HINT_KEYS:
+        value = hint.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            problems.append(
+                gettext("context hint %(key)s: %(name)s must be a list of strings")
+                % {"key": repr(key), "name": name}
+            )
+    if names_ok:
+        problems.extend(_hint_model_problems(key, hint))
+    return problems
+
+
+def _hint_model_problems(key: str, hint: Mapping[Any, Any]) -> list[str]:
+    """What is wrong with the model that the hint of ``key`` names (its ``app_name`` and
+    ``model_name`` are non-empty strings), and with the relations it names on it."""
+    app_name, model_name = hint["app_name"], hint["model_name"]
+    try:
+        model = apps.get_model(app_name, model_name)
+    except LookupError:
+        return [
+            gettext("context hint %(key)s names the model %(model)s, which is not installed")
+            % {"key": repr(key), "model": f"{app_name}.{model_name}"}
+        ]
+    problems = []
+    allowed_models = app_settings.CONTEXT_HINT_MODELS
+    if allowed_models is not None and model._meta.label_lower not in allowed_models:
+        problems.append(
+            gettext(
+                "context hint %(key)s names the model %(model)s, which the %(setting)s setting does not allow"
+            )
+            % {"key": repr(key), "model": model._meta.label, "setting": SETTINGS["CONTEXT_HINT_MODELS"].name}
+        )
+    problems.extend(_select_related_problems(key, model, hint.get("select_related")))
+    problems.extend(_prefetch_related_problems(key, model, hint.get("prefetch_related")))
     return problems
 
 
@@ -107,7 +142,9 @@ def _select_related_problems(key: str, model: type[models.Model], lookups: objec
     try:
         queryset.query.get_compiler(using=queryset.db).as_sql()
     except FieldError as error:
-        return [f"context hint {key!r}: select_related: {error}"]
+        return [
+            gettext("context hint %(key)s: select_related: %(error)s") % {"key": repr(key), "error": error}
+        ]
     return []
 
 
@@ -146,8 +183,16 @@ def _prefetch_related_problems(key: str, model: type[models.Model], lookups: obj
             relation = _relations_by_accessor(current).get(part)
             if relation is None:
                 problems.append(
-                    f"context hint {key!r}: prefetch_related: {lookup!r}: {current._meta.label} has no "
-                    f"relation {part!r}"
+                    gettext(
+                        "context hint %(key)s: prefetch_related: %(lookup)s: %(model)s has no "
+                        "relation %(part)s"
+                    )
+                    % {
+                        "key": repr(key),
+                        "lookup": repr(lookup),
+                        "model": current._meta.label,
+                        "part": repr(part),
+                    }
                 )
                 break
             related = relation.related_model

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Unpack
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from entity.models import Entity, EntityKind
 
 from entity_event.models.filters import EntityEventFilterArguments, EventFilterArguments, EventFilters
@@ -30,20 +31,30 @@ class Medium(models.Model):
     queries. Concrete subclasses (multi-table inheritance) may override the following rule.
     """
 
-    name = models.CharField(max_length=64, unique=True)
-    display_name = models.CharField(max_length=64)
-    description = models.TextField(blank=True)
-    time_created = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(verbose_name=_("name"), max_length=64, unique=True)
+    display_name = models.CharField(verbose_name=_("display name"), max_length=64)
+    description = models.TextField(verbose_name=_("description"), blank=True)
+    time_created = models.DateTimeField(verbose_name=_("time created"), auto_now_add=True)
     rendering_style = models.ForeignKey(
-        RenderingStyle, null=True, blank=True, on_delete=models.SET_NULL, related_name="mediums"
+        RenderingStyle,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mediums",
+        verbose_name=_("rendering style"),
     )
     additional_context = models.JSONField(
-        default=dict, blank=True, encoder=DjangoJSONEncoder, validators=[validate_additional_context]
+        verbose_name=_("additional context"),
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        validators=[validate_additional_context],
     )
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "mediums"
+        verbose_name = _("medium")
+        verbose_name_plural = _("mediums")
 
     def __str__(self) -> str:
         return self.display_name or self.name

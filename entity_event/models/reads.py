@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from entity_event.models.events import Event
 from entity_event.models.mediums import Medium
@@ -20,19 +21,23 @@ from entity_event.models.mediums import Medium
 class ReadState(models.Model):
     """The read watermark of one entity on one medium: the events up to ``read_up_to`` are read."""
 
-    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="+")
-    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="+", verbose_name=_("medium"))
+    entity = models.ForeignKey(
+        "entity.Entity", on_delete=models.CASCADE, related_name="+", verbose_name=_("entity")
+    )
     #: The id of the newest event when the entity last marked everything read (0: never).
-    read_up_to = models.BigIntegerField(default=0)
-    time_updated = models.DateTimeField(default=timezone.now)
+    read_up_to = models.BigIntegerField(verbose_name=_("read up to"), default=0)
+    time_updated = models.DateTimeField(verbose_name=_("time updated"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("read state")
+        verbose_name_plural = _("read states")
         constraints = [
             models.UniqueConstraint(fields=["medium", "entity"], name="entity_event_readstate_unique"),
         ]
         # Who may look at another person's notifications (staff answering "why is my bell at
         # 3?"); everyone sees their own.
-        permissions = [("view_any_feed", "Can see the notifications of anyone")]
+        permissions = [("view_any_feed", _("Can see the notifications of anyone"))]
 
     def __str__(self) -> str:
         return f"{self.entity_id} on {self.medium_id}: read up to event {self.read_up_to}"
@@ -42,13 +47,17 @@ class ReadMark(models.Model):
     """One event marked read (``read=True``) or unread by one entity on one medium, whatever the
     watermark says."""
 
-    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="+")
-    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
-    read = models.BooleanField()
-    time_marked = models.DateTimeField(default=timezone.now)
+    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="+", verbose_name=_("medium"))
+    entity = models.ForeignKey(
+        "entity.Entity", on_delete=models.CASCADE, related_name="+", verbose_name=_("entity")
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+", verbose_name=_("event"))
+    read = models.BooleanField(verbose_name=_("read"))
+    time_marked = models.DateTimeField(verbose_name=_("time marked"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("read mark")
+        verbose_name_plural = _("read marks")
         constraints = [
             models.UniqueConstraint(
                 fields=["medium", "entity", "event"], name="entity_event_readmark_unique"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SourceGroup(models.Model):
@@ -12,12 +13,14 @@ class SourceGroup(models.Model):
     them has events or the group or one of them has context renderers.
     """
 
-    name = models.CharField(max_length=64, unique=True)
-    display_name = models.CharField(max_length=64)
-    description = models.TextField(blank=True)
+    name = models.CharField(verbose_name=_("name"), max_length=64, unique=True)
+    display_name = models.CharField(verbose_name=_("display name"), max_length=64)
+    description = models.TextField(verbose_name=_("description"), blank=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("source group")
+        verbose_name_plural = _("source groups")
 
     def __str__(self) -> str:
         return self.display_name or self.name
@@ -31,20 +34,25 @@ class Source(models.Model):
     ``required`` source ignores unsubscriptions (see the field).
     """
 
-    name = models.CharField(max_length=64, unique=True)
-    display_name = models.CharField(max_length=64)
-    description = models.TextField(blank=True)
-    group = models.ForeignKey(SourceGroup, on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(verbose_name=_("name"), max_length=64, unique=True)
+    display_name = models.CharField(verbose_name=_("display name"), max_length=64)
+    description = models.TextField(verbose_name=_("description"), blank=True)
+    group = models.ForeignKey(
+        SourceGroup, on_delete=models.CASCADE, related_name="sources", verbose_name=_("group")
+    )
     #: Delivered to everyone its subscriptions reach, whatever their unsubscriptions say (a
     #: security notice, a change of terms): nobody can unsubscribe from it, and emails of it
     #: carry no unsubscribe link.
     required = models.BooleanField(
+        verbose_name=_("required"),
         default=False,
-        help_text="Delivered whatever the unsubscriptions say; nobody can unsubscribe from it.",
+        help_text=_("Delivered whatever the unsubscriptions say; nobody can unsubscribe from it."),
     )
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
 
     def __str__(self) -> str:
         return self.display_name or self.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 from entity.models import Entity
 
 from entity_event.models.mediums import Medium
@@ -19,17 +20,30 @@ class Subscription(models.Model):
     follow (by default: themselves and their super-entities).
     """
 
-    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="subscriptions")
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="subscriptions")
-    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
-    sub_entity_kind = models.ForeignKey(
-        "entity.EntityKind", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    medium = models.ForeignKey(
+        Medium, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("medium")
     )
-    only_following = models.BooleanField(default=True)
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("source")
+    )
+    entity = models.ForeignKey(
+        "entity.Entity", on_delete=models.CASCADE, related_name="+", verbose_name=_("entity")
+    )
+    sub_entity_kind = models.ForeignKey(
+        "entity.EntityKind",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("sub entity kind"),
+    )
+    only_following = models.BooleanField(verbose_name=_("only following"), default=True)
 
     objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         # One individual subscription per (medium, source, entity), one group subscription per
         # (medium, source, entity, kind). The group one needs no condition (rows whose kind is NULL
         # are never equal); the individual one is a partial index, which MariaDB and MySQL lack:
@@ -65,11 +79,19 @@ class Subscription(models.Model):
 class Unsubscription(models.Model):
     """One entity opts out of one source on one medium, whatever subscriptions include it."""
 
-    entity = models.ForeignKey("entity.Entity", on_delete=models.CASCADE, related_name="+")
-    medium = models.ForeignKey(Medium, on_delete=models.CASCADE, related_name="unsubscriptions")
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="unsubscriptions")
+    entity = models.ForeignKey(
+        "entity.Entity", on_delete=models.CASCADE, related_name="+", verbose_name=_("entity")
+    )
+    medium = models.ForeignKey(
+        Medium, on_delete=models.CASCADE, related_name="unsubscriptions", verbose_name=_("medium")
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, related_name="unsubscriptions", verbose_name=_("source")
+    )
 
     class Meta:
+        verbose_name = _("unsubscription")
+        verbose_name_plural = _("unsubscriptions")
         constraints = [
             models.UniqueConstraint(
                 fields=("entity", "medium", "source"), name="entity_event_unsubscription_unique"
@@ -83,6 +105,14 @@ class Unsubscription(models.Model):
         """Refuse an unsubscription of a required source, which would change nothing."""
         if self.source_id is not None and self.source.required:
             raise ValidationError(
-                {"source": f"{self.source} is required: it reaches everyone it is meant for, and nobody "
-                 "can unsubscribe from it."}
-            )  # fmt: skip
+                {
+                    "source": ValidationError(
+                        _(
+                            "%(source)s is required: it reaches everyone it is meant for, and nobody "
+                            "can unsubscribe from it."
+                        ),
+                        code="required_source",
+                        params={"source": self.source},
+                    )
+                }
+            )

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 
 from entity_event.notifications.center import feed_entity
 from entity_event.notifications.requests import (
@@ -45,7 +46,11 @@ def json_api(method: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest) -> HttpResponse:
             if request.method != method:
-                response = error(405, f"Use {method} here, not {request.method}.")
+                response = error(
+                    405,
+                    gettext("Use %(allowed)s here, not %(method)s.")
+                    % {"allowed": method, "method": request.method},
+                )
                 response["Allow"] = method
                 return response
             try:
@@ -72,21 +77,24 @@ def marked_event_ids(request: HttpRequest) -> list[int]:
         try:
             body: Any = json.loads(request.body)
         except ValueError as problem:
-            raise BadRequest("The body is not valid JSON.") from problem
+            raise BadRequest(gettext("The body is not valid JSON.")) from problem
         except RecursionError as problem:
             # The parser recurses once per nested list or dict: a body nested deeper than the
             # interpreter's recursion limit is refused by it, not by the parser's ValueError.
-            raise BadRequest("The body is not valid JSON: it nests too deeply.") from problem
+            raise BadRequest(gettext("The body is not valid JSON: it nests too deeply.")) from problem
         events = body.get("events") if isinstance(body, dict) else None
     else:
         events = request.POST.getlist("events") or None
     if not isinstance(events, list) or not events:
-        raise BadRequest('Name the events to mark: {"events": [id, ...]}.')
+        raise BadRequest(gettext('Name the events to mark: {"events": [id, ...]}.'))
     if len(events) > MAX_MARKED_EVENTS:
-        raise BadRequest(f"At most {MAX_MARKED_EVENTS} events per request, got {len(events)}.")
+        raise BadRequest(
+            gettext("At most %(most)d events per request, got %(count)d.")
+            % {"most": MAX_MARKED_EVENTS, "count": len(events)}
+        )
     ids = [parse_id(event) for event in events]
     if None in ids:
-        raise BadRequest("events must be a list of event ids.")
+        raise BadRequest(gettext("events must be a list of event ids."))
     return [pk for pk in ids if pk is not None]
 
 

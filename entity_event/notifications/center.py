@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from entity.models import Entity
 
 from entity_event.conf import app_settings
@@ -75,18 +76,18 @@ def viewed_feed(user: User, entity_id: int | None = None) -> ViewedFeed:
     notifications without the permission; the message says which. ``Http404`` when someone
     allowed to see any feed asks for an entity that is unknown or inactive."""
     if not user.is_authenticated:
-        raise PermissionDenied("Log in to see your notifications.")
+        raise PermissionDenied(gettext("Log in to see your notifications."))
     own = entity_for_user(user)
     if entity_id is None or (own is not None and own.pk == entity_id):
         if own is None:
-            raise PermissionDenied("Your account has no entity, so it has no notifications.")
+            raise PermissionDenied(gettext("Your account has no entity, so it has no notifications."))
         return ViewedFeed(own, own=True)
     allowed = isinstance(user, PermissionsMixin) and user.has_perm(VIEW_ANY_FEED_PERMISSION)
     if not (getattr(user, "is_staff", False) and allowed):
-        raise PermissionDenied("You may only see your own notifications.")
+        raise PermissionDenied(gettext("You may only see your own notifications."))
     other = Entity.objects.filter(pk=entity_id).first()
     if other is None:
-        raise Http404(f"No active entity has the id {entity_id}.")
+        raise Http404(gettext("No active entity has the id %(id)d.") % {"id": entity_id})
     return ViewedFeed(cast(Entity, other), own=False)
 
 
@@ -123,9 +124,9 @@ class Cursor:
             cursor = cls(datetime.fromisoformat(moment), int(event_id))
             check_time(cursor.time, "cursor")
         except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
-            raise BadRequest(f"Invalid cursor {text!r}.") from error
+            raise BadRequest(gettext("Invalid cursor %(cursor)r.") % {"cursor": text}) from error
         if cursor.time.tzinfo is None or not 1 <= cursor.event_id <= MAX_ID:
-            raise BadRequest(f"Invalid cursor {text!r}.")
+            raise BadRequest(gettext("Invalid cursor %(cursor)r.") % {"cursor": text})
         return cursor
 
     def condition(self) -> Q:

@@ -23,6 +23,7 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from entity_event.notifications.api import json_api
 from entity_event.notifications.center import feed_entity
@@ -83,10 +84,12 @@ def body_changes(request: HttpRequest) -> list[Change]:
     try:
         body: Any = json.loads(request.body)
     except (ValueError, RecursionError) as error:
-        raise BadRequest("The body is not valid JSON.") from error
+        raise BadRequest(gettext("The body is not valid JSON.")) from error
     changes = body.get("changes") if isinstance(body, dict) else None
     if not isinstance(changes, list) or not changes or len(changes) > MAX_CHANGES:
-        raise BadRequest(f'Send {{"changes": [...]}} with 1 to {MAX_CHANGES} changes.')
+        raise BadRequest(
+            gettext('Send {"changes": [...]} with 1 to %(most)d changes.') % {"most": MAX_CHANGES}
+        )
     parsed = []
     for change in changes:
         if not (
@@ -96,7 +99,10 @@ def body_changes(request: HttpRequest) -> list[Change]:
             and (isinstance(change.get("source"), str)) != (isinstance(change.get("group"), str))
         ):
             raise BadRequest(
-                'Each change is {"medium": name, "source": name or "group": name, "receive": true or false}.'
+                gettext(
+                    'Each change is {"medium": name, "source": name or "group": name, '
+                    '"receive": true or false}.'
+                )
             )
         parsed.append(Change(change["medium"], change["receive"], change.get("source"), change.get("group")))
     return parsed

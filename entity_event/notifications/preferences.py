@@ -19,6 +19,7 @@ from functools import reduce
 
 from django.db import router, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 from entity.models import Entity
 
 from entity_event.models import Subscription, Unsubscription
@@ -174,15 +175,24 @@ def chosen_sources(
         group_sources = by_group.get((change.medium, change.group or ""))
         if group_sources is None:
             raise PreferenceError(
-                f"The source group {change.group!r} does not reach you on {change.medium!r}."
+                gettext("The source group %(group)r does not reach you on %(medium)r.")
+                % {"group": change.group, "medium": change.medium}
             )
         return [source for source in group_sources if not source.required]
     found = by_name.get((change.medium, change.source))
     if found is None:
-        raise PreferenceError(f"The source {change.source!r} does not reach you on {change.medium!r}.")
+        raise PreferenceError(
+            gettext("The source %(source)r does not reach you on %(medium)r.")
+            % {"source": change.source, "medium": change.medium}
+        )
     if found.required and not change.receive:
-        raise PreferenceError(f"{found.source_display_name} is required: nobody can stop receiving it.")
+        raise PreferenceError(required_message(found.source_display_name))
     return [found]
+
+
+def required_message(source: object) -> str:
+    """What a person reads when trying to stop receiving the required ``source``."""
+    return gettext("%(source)s is required: nobody can stop receiving it.") % {"source": source}
 
 
 def apply_changes(entity: Entity, changes: Iterable[Change]) -> list[MediumPreferences]:

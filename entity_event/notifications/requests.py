@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext
 
 from entity_event.models import Medium
 from entity_event.notifications.center import (
@@ -32,7 +33,8 @@ def medium_or_404() -> Medium:
     medium = notification_medium()
     if medium is None:
         raise Http404(
-            "No notification medium: create the medium that ENTITY_EVENT_NOTIFICATION_MEDIUM names."
+            gettext("No notification medium: create the medium that %(setting)s names.")
+            % {"setting": "ENTITY_EVENT_NOTIFICATION_MEDIUM"}
         )
     return medium
 
@@ -67,7 +69,10 @@ def event_id_in_url(event_id: int) -> int:
     id: ``BadRequest`` for one no event can have (0, or beyond 64 bits, which the databases
     refuse with errors of their own), as the JSON API refuses it."""
     if parse_id(event_id) is None:
-        raise BadRequest(f"Invalid event id {event_id}: event ids run from 1 to {MAX_ID}.")
+        raise BadRequest(
+            gettext("Invalid event id %(id)s: event ids run from 1 to %(most)d.")
+            % {"id": event_id, "most": MAX_ID}
+        )
     return event_id
 
 
@@ -77,7 +82,7 @@ def entity_id_parameter(value: str | None) -> int | None:
         return None
     entity_id = parse_id(value)
     if entity_id is None:
-        raise BadRequest(f"Invalid entity id {value!r}.")
+        raise BadRequest(gettext("Invalid entity id %(id)r.") % {"id": value})
     return entity_id
 
 
@@ -87,7 +92,10 @@ def page_size(value: str | None) -> int:
         return DEFAULT_PAGE_SIZE
     size = whole_number(value, MAX_PAGE_SIZE)
     if size is None:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}, got {value!r}.")
+        raise BadRequest(
+            gettext("limit must be a whole number from 1 to %(most)d, got %(value)r.")
+            % {"most": MAX_PAGE_SIZE, "value": value}
+        )
     return size
 
 

@@ -19,11 +19,14 @@ from django.db import router, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from entity.models import Entity
 
 from entity_event.conf import app_settings
 from entity_event.models import Medium, Source, Unsubscription
+from entity_event.notifications.preferences import required_message
+from entity_event.rendering.locales import activated, locale_of
 
 __all__ = ["ONE_CLICK", "unsubscribe_token", "unsubscribe_url", "unsubscribe"]
 
@@ -70,12 +73,12 @@ def read_token(token: str) -> Unsubscribing:
         payload = signing.loads(token, salt=SALT)
         entity_id, medium_id, source_ids = payload["e"], payload["m"], payload["s"]
     except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
-        raise InvalidToken("This unsubscribe link is not valid.") from error
+        raise InvalidToken(gettext("This unsubscribe link is not valid.")) from error
     entity = Entity.all_objects.filter(pk=entity_id).first()
     medium = Medium.objects.filter(pk=medium_id).first()
     sources = list(Source.objects.filter(pk__in=source_ids)) if isinstance(source_ids, list) else []
     if entity is None or medium is None or not sources or len(sources) != len(source_ids):
-        raise InvalidToken("This unsubscribe link is no longer valid.")
+        raise InvalidToken(gettext("This unsubscribe link is no longer valid."))
     return Unsubscribing(entity, medium, sources)
 
 
@@ -88,16 +91,29 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         unsubscribing = read_token(token)
     except InvalidToken as error:
         return render(request, template, {"error": str(error)}, status=400)
-    context = {"unsubscribing": unsubscribing, "preferences_url": reverse("entity_event:preferences")}
+    # The person who follows the link reads the page in the language their messages are in.
+    with activated(locale_of(unsubscribing.entity)):
+        return unsubscribe_page(request, template, unsubscribing)
+
+
+def unsubscribe_page(request: HttpRequest, template: str, unsubscribing: Unsubscribing) -> HttpResponse:
+    """The answer to a valid token (see ``unsubscribe``)."""
+    context = {
+        "unsubscribing": unsubscribing,
+        "source_names": ", ".join(f"“{source}”" for source in unsubscribing.sources),
+        "preferences_url": reverse("entity_event:preferences"),
+    }
     required = [source for source in unsubscribing.sources if source.required]
     if required:
-        message = f"{required[0]} is required: nobody can stop receiving it."
-        return render(request, template, {**context, "error": message}, status=400)
+        return render(request, template, {**context, "error": required_message(required[0])}, status=400)
     if request.method == "GET":
         return render(request, template, {**context, "one_click": ONE_CLICK})
     if request.method != "POST" or request.POST.get("List-Unsubscribe") != "One-Click":
         return render(
-            request, template, {**context, "error": f"Send {ONE_CLICK} to unsubscribe."}, status=400
+            request,
+            template,
+            {**context, "error": gettext("Send %(body)s to unsubscribe.") % {"body": ONE_CLICK}},
+            status=400,
         )
     with transaction.atomic(using=router.db_for_write(Unsubscription)):
         Unsubscription.objects.bulk_create(

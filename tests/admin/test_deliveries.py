@@ -35,7 +35,7 @@ def test_queue_again_makes_only_the_failed_deliveries_pending(admin_client, deli
     )
     assert response.status_code == 302
     assert [str(message) for message in get_messages(response.wsgi_request)] == [
-        "1 failed deliveries queued again."
+        "1 failed delivery queued again."
     ]
     for delivery in deliveries.values():
         delivery.refresh_from_db()

@@ -79,6 +79,9 @@ def test_the_settings_keep_their_names():
         "ENTITY_EVENT_ENTITY_FOR_USER",
         "ENTITY_EVENT_LIVE_UPDATES",
         "ENTITY_EVENT_POLL_SECONDS",
+        "ENTITY_EVENT_BASE_URL",
+        "ENTITY_EVENT_LANGUAGE_KEY",
+        "ENTITY_EVENT_TIME_ZONE_KEY",
     }
 
 

@@ -425,6 +425,8 @@ INLINE_PYTHON_ALLOWED = {
     ("installation.rst", "DATABASES = {"),
     ("README.rst", "INSTALLED_APPS = ["),
     ("security.rst", 'ENTITY_EVENT_CONTEXT_HINT_MODELS = ["auth.User", "photos.Photo", "entity.Entity"]'),
+    # Checked against the test suite's settings by test_the_language_settings_of_the_docs.
+    ("people.rst", "MIDDLEWARE = ["),
 }
 
 #: Python files outside docs/examples/ that pages may include, with the test that runs them.
@@ -605,3 +607,15 @@ def test_the_mariadb_settings_of_the_docs():
     tested = database_from_url("mysql://events:x@127.0.0.1/events")
     for key in ("ENGINE", "OPTIONS", "TEST"):
         assert documented[key] == tested[key]
+
+
+def test_the_language_settings_of_the_docs(settings):
+    """The middleware and languages the people page asks for are the test suite's, in its order."""
+    [block] = [
+        block for block in literal_blocks(DOCS / "people.rst") if block.text.startswith("MIDDLEWARE = [")
+    ]
+    namespace: dict[str, Any] = {}
+    exec(block.text, namespace)
+    documented = [name for name in namespace["MIDDLEWARE"] if isinstance(name, str)]
+    assert [name for name in settings.MIDDLEWARE if name in documented] == documented
+    assert namespace["LANGUAGES"] == settings.LANGUAGES

@@ -51,6 +51,11 @@ def test_the_wheel_holds_only_the_app(tmp_path):
     assert "entity_event/py.typed" in packaged
     assert "entity_event/templates/admin/entity_event/contextrenderer/change_form.html" in packaged
     assert "entity_event/migrations/0001_initial.py" in packaged
+    # The translation catalogues, compiled: Django reads the .mo files, and compiles nothing.
+    assert {
+        "entity_event/locale/fr/LC_MESSAGES/django.mo",
+        "entity_event/locale/de/LC_MESSAGES/django.mo",
+    } <= packaged
     assert not any("entity_event_demo" in name for name in names)
     # Every module of the source tree is in the wheel.
     sources = {
