@@ -22,6 +22,7 @@ class EntityEventConfig(AppConfig):
             check_base_url,
             check_claim_isolation,
             check_default_rendering_style,
+            check_replica_router,
             check_settings,
             check_upgraded_values,
         )
@@ -31,6 +32,7 @@ class EntityEventConfig(AppConfig):
         checks.register(check_settings)
         checks.register(check_claim_isolation)
         checks.register(check_base_url)
+        checks.register(check_replica_router)
         checks.register(check_default_rendering_style, checks.Tags.database)
         checks.register(check_upgraded_values, checks.Tags.database)
         events_created.connect(publish_new_events, dispatch_uid="entity_event.notifications.live")

@@ -51,6 +51,43 @@ def check_base_url(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
     ]
 
 
+#: The dotted path of the router the replica settings configure.
+REPLICA_ROUTER = "entity_event.db.replicas.ReplicaRouter"
+
+
+def check_replica_router(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """``entity_event.E014`` and ``E015``: with ``ReplicaRouter`` in ``DATABASE_ROUTERS``, the
+    aliases ``ENTITY_EVENT_PRIMARY_DATABASE`` and ``ENTITY_EVENT_REPLICA_DATABASE`` name
+    databases of ``DATABASES``, two different ones."""
+    if REPLICA_ROUTER not in getattr(settings, "DATABASE_ROUTERS", []):
+        return []
+    errors: list[CheckMessage] = []
+    aliases = {}
+    for key in ("PRIMARY_DATABASE", "REPLICA_DATABASE"):
+        setting = SETTINGS[key]
+        try:
+            aliases[key] = alias = setting.read()
+        except ImproperlyConfigured:
+            continue  # check_settings reports it
+        if alias not in settings.DATABASES:
+            errors.append(
+                Error(
+                    f"{setting.name} is {alias!r}, which is not a database of DATABASES "
+                    f"(the router {REPLICA_ROUTER} needs it).",
+                    id=setting.check_id,
+                )
+            )
+    if len(aliases) == 2 and aliases["PRIMARY_DATABASE"] == aliases["REPLICA_DATABASE"]:
+        errors.append(
+            Error(
+                f"ENTITY_EVENT_REPLICA_DATABASE is {aliases['REPLICA_DATABASE']!r}, the primary's alias "
+                "too: the replica must be another database of DATABASES.",
+                id=SETTINGS["REPLICA_DATABASE"].check_id,
+            )
+        )
+    return errors
+
+
 def check_default_rendering_style(
     app_configs: Sequence[AppConfig] | None = None, databases: Iterable[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:

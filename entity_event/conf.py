@@ -52,6 +52,10 @@ def is_domain(value: object) -> bool:
     )
 
 
+def is_seconds(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf")
+
+
 def is_flag(value: object) -> bool:
     return isinstance(value, bool)
 
@@ -149,6 +153,34 @@ SETTINGS = {
         "a positive number of seconds",
         "entity_event.E010",
     ),
+    "PRIMARY_DATABASE": Setting(
+        "ENTITY_EVENT_PRIMARY_DATABASE",
+        "default",
+        is_name,
+        "the alias of a database of DATABASES",
+        "entity_event.E014",
+    ),
+    "REPLICA_DATABASE": Setting(
+        "ENTITY_EVENT_REPLICA_DATABASE",
+        "replica",
+        is_name,
+        "the alias of a database of DATABASES",
+        "entity_event.E015",
+    ),
+    "READ_YOUR_WRITES_SECONDS": Setting(
+        "ENTITY_EVENT_READ_YOUR_WRITES_SECONDS",
+        5,
+        is_seconds,
+        "a number of seconds, 0 or more",
+        "entity_event.E016",
+    ),
+    "REPLICA_RETRY_SECONDS": Setting(
+        "ENTITY_EVENT_REPLICA_RETRY_SECONDS",
+        30,
+        is_seconds,
+        "a number of seconds, 0 or more",
+        "entity_event.E017",
+    ),
 }
 
 
@@ -188,6 +220,14 @@ class AppSettings:
     TIME_ZONE_KEY = Read[str]("TIME_ZONE_KEY")
     #: Seconds between two checks of a page that cannot use live updates.
     POLL_SECONDS = Read[int]("POLL_SECONDS")
+    #: The databases of ``entity_event.db.replicas.ReplicaRouter``: the primary, and the hot
+    #: standby the app's reads go to.
+    PRIMARY_DATABASE = Read[str]("PRIMARY_DATABASE")
+    REPLICA_DATABASE = Read[str]("REPLICA_DATABASE")
+    #: How long after a write its writer's reads stay on the primary, in seconds.
+    READ_YOUR_WRITES_SECONDS = Read[float]("READ_YOUR_WRITES_SECONDS")
+    #: How long the replica is left alone after it could not be reached, in seconds.
+    REPLICA_RETRY_SECONDS = Read[float]("REPLICA_RETRY_SECONDS")
 
     @property
     def CONTEXT_HINT_MODELS(self) -> frozenset[str] | None:

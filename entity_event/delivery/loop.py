@@ -18,6 +18,7 @@ from django.utils.module_loading import import_string
 
 from entity_event.delivery.batches import DEFAULT_CHUNK_SIZE, BatchReport, Handler, deliver_batch
 from entity_event.delivery.chunks import Sweep
+from entity_event.delivery.records import records_database
 from entity_event.models import Medium
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ def delivery_run(
         raise ValueError(f"{option('handler')}: cannot import {handler!r}: {error}") from error
     if not callable(send):
         raise ValueError(f"{option('handler')}: {handler!r} is not callable")
-    target = Medium.objects.filter(name=medium).first()
+    # From the primary, as everything delivery reads: a run needs no replica, up or down.
+    target = Medium.objects.using(records_database()).filter(name=medium).first()
     if target is None:
         raise ValueError(f"{option('medium')}: no medium named {medium!r}")
     return DeliveryRun(

@@ -25,6 +25,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext
 
 from entity_event.notifications.center import feed_entity
+from entity_event.notifications.marking import unread_count_after_marking
 from entity_event.notifications.requests import (
     entity_id_parameter,
     medium_or_404,
@@ -124,7 +125,7 @@ def mark_read(request: HttpRequest) -> HttpResponse:
     """Mark the named notifications of the user read."""
     medium, entity = medium_or_404(), feed_entity(request.user)
     medium.mark_read(entity, marked_event_ids(request))
-    return JsonResponse({"unread_count": medium.unread_count(entity)})
+    return JsonResponse({"unread_count": unread_count_after_marking(medium, entity)})
 
 
 @json_api("POST")
@@ -132,7 +133,7 @@ def mark_unread(request: HttpRequest) -> HttpResponse:
     """Mark the named notifications of the user unread."""
     medium, entity = medium_or_404(), feed_entity(request.user)
     medium.mark_unread(entity, marked_event_ids(request))
-    return JsonResponse({"unread_count": medium.unread_count(entity)})
+    return JsonResponse({"unread_count": unread_count_after_marking(medium, entity)})
 
 
 @json_api("POST")
@@ -140,4 +141,4 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
     """Mark every notification of the user read."""
     medium, entity = medium_or_404(), feed_entity(request.user)
     medium.mark_read(entity)
-    return JsonResponse({"unread_count": medium.unread_count(entity)})
+    return JsonResponse({"unread_count": unread_count_after_marking(medium, entity)})

@@ -28,9 +28,17 @@ from entity_event.validation import check_iterable, model_pk
 WHOLE_FEED = EventFilters(include_expired=True)
 
 
-def unread_count(medium: Medium, entity: Entity | int) -> int:
-    """``Medium.unread_count``: the unread events of the entity's feed (two queries)."""
-    return entity_medium_events(medium, entity, EventFilters(), read=False).count()
+def unread_count(medium: Medium, entity: Entity | int, using: str | None = None) -> int:
+    """``Medium.unread_count``: the unread events of the entity's feed (two queries), read where
+    the routers send reads of events, or from the database ``using``."""
+    unread = entity_medium_events(medium, entity, EventFilters(), read=False)
+    return (unread if using is None else unread.using(using)).count()
+
+
+def unread_count_after_marking(medium: Medium, entity: Entity | int) -> int:
+    """The unread count that a marking call just changed, read where it wrote (a replica may
+    not have it yet)."""
+    return unread_count(medium, entity, using=read_state_database())
 
 
 def mark_read(medium: Medium, entity: Entity | int, events: object = None) -> None:
@@ -51,11 +59,13 @@ def mark_unread(medium: Medium, entity: Entity | int, events: object) -> None:
 
 
 def event_ids(events: object, argument: str) -> list[int]:
-    """The ids of ``events``: an ``Event`` queryset, or a list of events or event ids."""
+    """The ids of ``events``: an ``Event`` queryset, or a list of events or event ids. A queryset
+    is evaluated where read state is written, never on a lagging replica: an event created a
+    moment ago must be found to be marked."""
     if isinstance(events, models.QuerySet):
         if events.model is not Event:
             raise TypeError(f"{argument}: expected events, got a queryset of {events.model.__name__}")
-        return list(events.values_list("pk", flat=True))
+        return list(events.using(read_state_database()).values_list("pk", flat=True))
     return [model_pk(event, Event, argument) for event in check_iterable(events, argument, "events")]
 
 

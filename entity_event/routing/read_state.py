@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import Expression, Q, Value
 
 from entity_event.models import Medium, ReadMark, ReadState
 from entity_event.models.querysets import EventQuerySet
@@ -38,11 +39,11 @@ class EntityReadState:
     marked_read: Sequence[int] | None  # ids above the watermark marked read
 
     @classmethod
-    def load(cls, medium: Medium, entity_id: int, using: str) -> EntityReadState:
+    def load(cls, medium_id: int, entity_id: int, using: str) -> EntityReadState:
         """The state, in one query: the watermark and the marks, as the rows of a ``UNION ALL``
         (the watermark's first), at most ``LISTED_MARKS`` marks."""
-        watermarks = ReadState.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id)
-        marks = ReadMark.objects.using(using).filter(medium_id=medium.pk, entity_id=entity_id)
+        watermarks = ReadState.objects.using(using).filter(medium_id=medium_id, entity_id=entity_id)
+        marks = ReadMark.objects.using(using).filter(medium_id=medium_id, entity_id=entity_id)
         is_watermark: models.BooleanField[bool, bool] = models.BooleanField()
         rows = list(
             watermarks.annotate(is_watermark=Value(True, output_field=is_watermark), read=Value(True))
@@ -57,10 +58,10 @@ class EntityReadState:
         )
         read_up_to = rows[0][0] if rows and rows[0][1] else 0
         if len(rows) == LISTED_MARKS + 2:
-            return cls(medium.pk, entity_id, read_up_to, None, None)
+            return cls(medium_id, entity_id, read_up_to, None, None)
         mark_rows = [(pk, read) for pk, row_is_watermark, read in rows if not row_is_watermark]
         return cls(
-            medium.pk,
+            medium_id,
             entity_id,
             read_up_to,
             marked_unread=[pk for pk, read in mark_rows if not read and pk <= read_up_to],
@@ -86,12 +87,28 @@ def watermark(medium: Medium, entity_id: int, using: str) -> int:
     return next(iter(watermarks.values_list("read_up_to", flat=True)), 0)
 
 
+class Unread(Expression):
+    """The condition an unread event of an entity's feed meets, as a filter: worked out when the
+    query is compiled, from the read state of the database the query runs on (one query then),
+    so that the filter names the watermark as a number and a ``using()`` applied to the feed
+    after it applies to its read state too."""
+
+    conditional = True
+
+    def __init__(self, medium_id: int, entity_id: int) -> None:
+        super().__init__(output_field=models.BooleanField())
+        self.medium_id, self.entity_id = medium_id, entity_id
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, Any]:
+        state = EntityReadState.load(self.medium_id, self.entity_id, connection.alias)
+        sql, params = compiler.compile(compiler.query.build_where(state.unread_condition()))
+        return str(sql), params
+
+
 def with_read_state(events: EventQuerySet, medium: Medium, entity_id: int, read: bool) -> EventQuerySet:
-    """``events`` (an entity's feed) restricted to the ones it has read, or not read. Loads the
-    entity's state first (one query when called), so the returned queryset names the watermark
-    as a number."""
-    condition = EntityReadState.load(medium, entity_id, events.db).unread_condition()
-    return events.exclude(condition) if read else events.filter(condition)
+    """``events`` (an entity's feed) restricted to the ones it has read, or not read."""
+    unread = Unread(medium.pk, entity_id)
+    return events.exclude(unread) if read else events.filter(unread)
 
 
 def read_flags(medium: Medium, entity_id: int, event_ids: Sequence[int], using: str) -> dict[int, bool]:

@@ -35,6 +35,7 @@ LAYERS = {
         "management",
         "templatetags",
         "urls",
+        "middleware",
         "apps",
         "checks",
         "context_loader",

@@ -8,11 +8,13 @@ The replica is a second connection to the test database (``tests/settings.py``);
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.core.checks import run_checks
 from django.db import connections
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -144,14 +146,23 @@ def test_read_marks_go_to_the_primary(world, write):
     assert ReadState.objects.exists()
 
 
-def test_the_router_of_the_docs(world):
-    path = Path(__file__).resolve().parents[2] / "docs" / "examples" / "replica_router.py"
-    spec = importlib.util.spec_from_file_location("replica_router", path)
+def test_the_replica_settings_of_the_docs(world, settings):
+    """docs/examples/replica_settings.py, on the test database's two connections."""
+    path = Path(__file__).resolve().parents[2] / "docs" / "examples" / "replica_settings.py"
+    spec = importlib.util.spec_from_file_location("replica_settings", path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
-    with override_settings(DATABASE_ROUTERS=[example.PrimaryReplicaRouter()]):
+    assert set(example.DATABASES) == set(settings.DATABASES)
+    assert "entity_event.middleware.ReadYourWritesMiddleware" in example.MIDDLEWARE
+    names = [
+        "DATABASE_ROUTERS",
+        "ENTITY_EVENT_READ_YOUR_WRITES_SECONDS",
+        "ENTITY_EVENT_REPLICA_RETRY_SECONDS",
+    ]
+    with override_settings(**{name: getattr(example, name) for name in names}):
+        assert [message.id for message in run_checks() if message.id.startswith("entity_event")] == []
         with queries_by_database() as (primary, replica):
-            feed = list(world.email.entity_events(world.alice))
+            feed = contextvars.Context().run(lambda: list(world.email.entity_events(world.alice)))
         assert feed
         assert (statements(primary), statements(replica)) == ([], ["SELECT"])
         with queries_by_database() as (primary, replica):
