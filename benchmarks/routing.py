@@ -172,6 +172,29 @@ def rolled_back(run: Callable[[], Any]) -> Callable[[], Any]:
     return wrapper
 
 
+def first_page_beside_floor(medium: Medium, repeat: int) -> None:
+    """The site-wide first page, ``events()[:50]``, beside its floor (the 50 newest rows of the
+    event table, which no routing can beat), called in turn in each of ``repeat * 4`` rounds so
+    that the machine's load falls on both alike; prints the medians and their ratio."""
+    cases = {
+        "events()[:50]": lambda: list(medium.events()[:50]),
+        "floor: 50 newest rows of the event table": lambda: list(Event.objects.order_by("-time", "-id")[:50]),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in cases}
+    for run in cases.values():
+        run()
+    for number in range(repeat * 4):
+        for name in list(cases)[number % 2 :] + list(cases)[: number % 2]:
+            started = time.perf_counter()
+            cases[name]()
+            timings[name].append(time.perf_counter() - started)
+    medians = {name: statistics.median(values) * 1000 for name, values in timings.items()}
+    for name, milliseconds in medians.items():
+        print(f"{name:<44} {milliseconds:8.2f} ms")
+    page, floor = medians.values()
+    print(f"events()[:50] / floor: {page / floor:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=2000)
@@ -213,6 +236,7 @@ def main() -> None:
             queries, seconds, size = measure(run, args.repeat)
             print(f"| {name:<44} | {queries:>7} | {seconds:>8.3f} | {size:>7} |")
         print("* in a transaction rolled back after each run (queries include SAVEPOINT/RELEASE or BEGIN)")
+        first_page_beside_floor(medium, args.repeat)
     finally:
         teardown_databases(old_config, verbosity=0)
 

@@ -35,6 +35,18 @@ sample of users, and the queries of one call):
 * the sizes of the event and actor tables and of their indexes, per million events;
 * with ``--explain``, the PostgreSQL plans of the first pages (``EXPLAIN ANALYZE``).
 
+With ``--members``, the group-size axis instead: for each size, a world of one group of that
+many active users, one only-following subscription of the group's users (a user receives the
+events whose actors it follows: itself), and ``GROUP_EVENTS`` events with two member actors
+each. It prints, each beside its floor (the cheapest query of the same rows, run in the same
+rounds: ``measure_side_by_side``), a worker's batch ``events_targets(seen=False, limit=100)``
+(floor: the 100 oldest events and their actors), ``events()[:50]`` (floor: the 50 newest rows
+of the event table) and ``entity_events(member)[:20]`` (floor: the member's 20 newest events
+through its actor rows), with their plans under ``--explain``::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench \\
+        python benchmarks/scale.py --members 1000 10000 100000 --explain
+
 At the end, ``prune_entity_events`` throughput: it deletes the oldest ``--prune`` events (in
 its batches of 1,000, committed) and prints the events deleted per second.
 
@@ -103,6 +115,8 @@ SILENT_EVERY = 100
 #: Share of the events that have a group among their actors.
 GROUP_ACTOR_SHARE = 0.05
 LOAD_BATCH = 100000
+#: The events of the group-size axis.
+GROUP_EVENTS = 20000
 
 
 class World:
@@ -421,6 +435,130 @@ def table_sizes() -> dict[str, tuple[int, int]]:
     return sizes
 
 
+class GroupWorld:
+    """The group-size axis's world: one group of ``members`` active users, subscribed (only
+    following) on one medium to one source, and ``GROUP_EVENTS`` events of two member actors each,
+    loaded by ``COPY`` (ids following time, the newest a minute old, none seen)."""
+
+    def __init__(self, members: int) -> None:
+        rng = random.Random(SEED + members)
+        content_type = ContentType.objects.get_by_natural_key("auth", "user")
+        user_kind = EntityKind.objects.create(name="user", display_name="User")
+        group_kind = EntityKind.objects.create(name="group", display_name="Group")
+        self.group = Entity.objects.create(
+            display_name="everyone", entity_type=content_type, entity_id=0, entity_kind=group_kind
+        )
+        self.members = Entity.all_objects.bulk_create(
+            (
+                Entity(
+                    display_name=f"user {n}", entity_type=content_type, entity_id=n + 1, entity_kind=user_kind
+                )
+                for n in range(members)
+            ),
+            batch_size=10000,
+        )
+        EntityRelationship.objects.bulk_create(
+            (EntityRelationship(sub_entity=member, super_entity=self.group) for member in self.members),
+            batch_size=10000,
+        )
+        source = Source.objects.create(
+            group=SourceGroup.objects.create(name="site", display_name="Site"),
+            name="post",
+            display_name="Post",
+        )
+        self.medium = Medium.objects.create(name="notifications", display_name="Notifications")
+        newest = timezone.now() - timedelta(minutes=1)
+        Medium.objects.update(time_created=newest - timedelta(days=400))
+        self.medium.refresh_from_db()
+        Subscription.objects.create(
+            medium=self.medium,
+            source=source,
+            entity=self.group,
+            sub_entity_kind=user_kind,
+            only_following=True,
+        )
+        never = never_expires().isoformat()
+        events, actors = io.StringIO(), io.StringIO()
+        for event_id in range(1, GROUP_EVENTS + 1):
+            event_time = newest - timedelta(seconds=60 * (GROUP_EVENTS - event_id))
+            events.write(
+                f"{event_id}\t{source.pk}\t{{}}\t{event_time.isoformat()}\t{never}\tgroup-{event_id}\n"
+            )
+            for member in rng.sample(self.members, 2):
+                actors.write(f"{event_id}\t{member.pk}\n")
+        with transaction.atomic(), connection.cursor() as cursor:
+            copy(
+                cursor,
+                Event,
+                ("id", "source_id", "context", "time", "time_expires", "uuid"),
+                events.getvalue(),
+            )
+            copy(cursor, EventActor, ("event_id", "entity_id"), actors.getvalue())
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [Event._meta.db_table, GROUP_EVENTS]
+            )
+            cursor.execute("ANALYZE")
+        # A member that acted in the newest events, so that its first page is a full one.
+        self.person = Entity.objects.get(pk=EventActor.objects.order_by("-event_id").values("entity_id")[:1])
+
+
+def group_size_cases(world: GroupWorld) -> list[tuple[str, Callable[[Any], Any]]]:
+    """The group-size axis's calls, each followed by its floor."""
+    medium, person = world.medium, world.person
+    return [
+        ("events_targets(seen=False, limit=100)", lambda _: medium.events_targets(seen=False, limit=100)),
+        (
+            "  floor: 100 oldest events and their actors",
+            lambda _: list(
+                EventActor.objects.filter(
+                    event_id__in=[event.pk for event in Event.objects.order_by("time", "id")[:100]]
+                ).values_list("event_id", "entity_id")
+            ),
+        ),
+        ("events()[:50]", lambda _: list(medium.events()[:50])),
+        (
+            "  floor: 50 newest rows of the event table",
+            lambda _: list(Event.objects.order_by("-time", "-id")[:50]),
+        ),
+        ("entity_events(member)[:20]", lambda _: list(medium.entity_events(person)[:20])),
+        (
+            "  floor: the member's 20 newest events",
+            lambda _: list(Event.objects.filter(eventactor__entity=person).order_by("-time", "-id")[:20]),
+        ),
+    ]
+
+
+def group_size_axis(sizes: list[int], repeat: int, explain: bool) -> None:
+    """Measure the group-size axis at each size, on a database emptied between sizes."""
+    table = []
+    for size in sizes:
+        with transaction.atomic():
+            started = time.perf_counter()
+            world = GroupWorld(size)
+            print(
+                f"--- one group of {size:,} members, {GROUP_EVENTS:,} events "
+                f"(built in {time.perf_counter() - started:.1f} s)"
+            )
+            cases = group_size_cases(world)
+            if explain:
+                for name, queryset in [
+                    ("events()[:50]", world.medium.events()[:50]),
+                    ("entity_events(member)[:20]", world.medium.entity_events(world.person)[:20]),
+                ]:
+                    print(f"  --- plan of {name}")
+                    print(textwrap.indent(queryset.explain(analyze=True), "    "))
+            medians, _ = measure_side_by_side(cases, repeat)
+            for (name, _), (milliseconds, queries) in zip(cases, medians, strict=True):
+                print(f"  {name:<44} {milliseconds:9.2f} ms  {queries:3} queries")
+            table.append((size, [milliseconds for milliseconds, _ in medians]))
+            transaction.set_rollback(True)
+    print()
+    print("| operation | " + " | ".join(f"{size:,} members" for size, _ in table) + " |")
+    print("|---|" + "---|" * len(table))
+    for number, (name, _) in enumerate(cases):
+        print(f"| {name.strip()} | " + " | ".join(f"{medians[number]:.2f} ms" for _, medians in table) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, nargs="+", default=[100000, 1000000])
@@ -429,6 +567,9 @@ def main() -> None:
     parser.add_argument("--prune", type=int, default=100000, help="oldest events pruned at the end (0: none)")
     parser.add_argument("--vacuum", action="store_true", help="VACUUM ANALYZE after each size, not ANALYZE")
     parser.add_argument("--explain", action="store_true", help="print the first pages' plans at each size")
+    parser.add_argument(
+        "--members", type=int, nargs="+", help="measure the group-size axis at these sizes instead"
+    )
     args = parser.parse_args()
     sizes = sorted(args.events)
 
@@ -436,6 +577,9 @@ def main() -> None:
     try:
         if connection.vendor != "postgresql":
             sys.exit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
+        if args.members:
+            group_size_axis(sorted(args.members), args.repeat, args.explain)
+            return
         started = time.perf_counter()
         world = World(last_id=sizes[-1], newest_time=timezone.now() - timedelta(minutes=1))
         rng = random.Random(SEED + 1)

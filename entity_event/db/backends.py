@@ -27,6 +27,10 @@ differ, by their features (``connection.features``) rather than by name where Dj
   psycopg's pure-Python one, so each time of each row goes through Python (Django ticket
   #36960). ``native_time_loading`` lets the cursors of the library's large reads use psycopg's
   own loader (in C with psycopg's binary package) where it gives the same values as Django's.
+* **Subquery fences.** PostgreSQL turns an ``EXISTS`` into a join and picks the join order from
+  its estimates, which for "the sub-entities of this actor" cannot tell a user (none) from a
+  group (thousands); ``OFFSET 0`` keeps an ``EXISTS`` a subquery run in the order written
+  (``subquery_fence``). The other databases need no fence.
 * SQLite has no row locks at all: its database write lock serialises writers, and Django sends
   a plain ``SELECT`` for ``select_for_update()``.
 
@@ -58,6 +62,13 @@ def is_deadlock(error: DatabaseError) -> bool:
     cause = error.__cause__
     code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
     return code == "40P01" or (bool(error.args) and error.args[0] == 1213)
+
+
+def subquery_fence(connection: Any) -> str:
+    """What ends a correlated subquery so that the database runs it as written, per outer row,
+    rather than folding it into a join (see the module docstring): ``" OFFSET 0"`` on
+    PostgreSQL, nothing elsewhere."""
+    return " OFFSET 0" if connection.vendor == "postgresql" else ""
 
 
 def locks_only_own_rows(using: str) -> bool:

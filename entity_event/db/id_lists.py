@@ -38,10 +38,13 @@ def chunk_size(using: str) -> int | None:
     return max(1, limit - OTHER_PARAMETERS)
 
 
-def in_chunks(values: Sequence[T], using: str) -> Iterator[Sequence[T]]:
+def in_chunks(values: Sequence[T], using: str, occurrences: int = 1) -> Iterator[Sequence[T]]:
     """``values`` in as few pieces as the database ``using`` accepts in one ``IN`` list (the whole
-    sequence when it fits; nothing for an empty one)."""
+    sequence when it fits; nothing for an empty one), or in ``occurrences`` ``IN`` lists of one
+    statement."""
     size = chunk_size(using)
+    if size is not None:
+        size = max(1, size // occurrences)
     if size is None or len(values) <= size:
         if values:
             yield values

@@ -14,15 +14,8 @@ from entity_event.models import Medium, Subscription
 from entity_event.models.filters import EventFilters
 from entity_event.routing.claims import claim, mark_ids_seen
 from entity_event.routing.feeds import check_saved_medium, filtered_events
-from entity_event.routing.targets import (
-    PK,
-    ROW_FIELDS,
-    SOURCE,
-    CustomFollowers,
-    actors_of,
-    routes_by_source,
-    targets_of,
-)
+from entity_event.routing.routes import CustomFollowers, routes_by_source
+from entity_event.routing.targets import PK, ROW_FIELDS, SOURCE, actors_of, targets_of
 
 #: The filters of a delivery claim: unseen events, marked seen.
 CLAIM = EventFilters(seen=False, mark_seen=True)

@@ -10,6 +10,9 @@ subscription (docs/performance.rst). ``events_targets()`` (``entity_event.routin
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -26,6 +29,7 @@ from entity_event.routing.following import (
     subset_subscriptions,
     uses_default_following,
 )
+from entity_event.routing.page_sql import DeliveredEvent
 from entity_event.routing.paged_condition import PagedCondition
 from entity_event.routing.read_state import with_read_state
 
@@ -72,79 +76,20 @@ def _following_subscriptions(medium: Medium) -> models.QuerySet[Subscription]:
     )
 
 
-def _followed_actor_rows(medium: Medium, event_source: OuterRef) -> list[models.QuerySet[EventActor]]:
-    """The ``EventActor`` rows whose actor is followed (default rule) by a subscribed entity of
-    an only-following subscription of the event's source on ``medium``: three querysets, one per
-    cheap way of following (the actor is S or a super-entity of S for an individual subscription
-    of S, or a member of G for a group subscription of G); the fourth way, a super-entity of a
-    member, has a form per use (``_group_super_actor_rows``, ``_member_super_actor_rows``). An
-    event qualifies when one of its actor rows is in one of them. ``event_source`` names the
-    event's source from inside the subscriptions' subqueries.
-
-    ``medium_events`` reads them as uncorrelated subqueries of event ids combined with
-    ``UNION`` (the whole table: ``event_source`` is the actor row's ``event__source_id``), or as
-    a correlated ``EXISTS`` per event (a page: ``event_source`` is the outer event's source, two
-    levels up, which also keeps the database from turning the check into a hash of every
-    matching actor row). Only active actors count, on every path (see ``active_actor_rows``).
-    """
+def _followed_actor_rows(medium: Medium) -> list[models.QuerySet[EventActor]]:
+    """For the whole table, the ``EventActor`` rows whose actor is followed (default rule) by a
+    subscribed entity of an only-following subscription of the event's source on ``medium``,
+    one queryset per way of following (see ``page_sql`` for the four ways and the form a page
+    uses). Only active actors count (see ``active_actor_rows``)."""
+    event_source = OuterRef("event__source_id")
     following = Subscription.objects.filter(medium_id=medium.pk, only_following=True, source_id=event_source)
     # Individual subscription of S: the actor is S, or a super-entity of S. Inactive S: nothing.
     individual = following.filter(sub_entity_kind__isnull=True, entity__is_active=True)
     individual_self = individual.filter(entity_id=OuterRef("entity_id"))
     individual_super = individual.filter(entity__super_relationships__super_entity_id=OuterRef("entity_id"))
-    return [
-        active_actor_rows().filter(Exists(individual_self)),
-        active_actor_rows().filter(Exists(individual_super)),
-        _group_member_actor_rows(medium, event_source),
-    ]
-
-
-def _group_super_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
-    """For the whole table, the fourth way of following: the actor is a super-entity of an active
-    sub-entity of kind K of G, for a group subscription (G, K) of the event's source, found from
-    the subscriptions' side (one filter() call: the same joined rows)."""
-    group_super = Subscription.objects.filter(
-        medium_id=medium.pk,
-        only_following=True,
-        source_id=OuterRef("event__source_id"),
-        sub_entity_kind__isnull=False,
-        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
-        entity__sub_relationships__sub_entity__is_active=True,
-        entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
-    )
-    return active_actor_rows().filter(Exists(group_super))
-
-
-def _member_super_actor_rows(medium: Medium) -> models.QuerySet[EventActor]:
-    """For a page, the fourth way of following written from the actor's side: the
-    actor is a super-entity of an active sub-entity M (of kind K) of an entity G with an
-    only-following group subscription (G, K) of the outer event's source. The database walks the
-    actor's sub-entities and stops at the first that qualifies, instead of gathering every member
-    of every subscribed group for each event."""
-    subscription_of_a_group_of_the_member = Subscription.objects.filter(
-        medium_id=medium.pk,
-        only_following=True,
-        source_id=OuterRef(OuterRef(OuterRef("source_id"))),
-        sub_entity_kind_id=OuterRef("member_kind_id"),
-        entity__sub_relationships__sub_entity_id=OuterRef("sub_entity_id"),
-    )
-    members = (
-        EntityRelationship.objects.filter(super_entity_id=OuterRef("entity_id"), sub_entity__is_active=True)
-        .annotate(member_kind_id=F("sub_entity__entity_kind_id"))
-        .filter(Exists(subscription_of_a_group_of_the_member))
-    )
-    return active_actor_rows().filter(Exists(members))
-
-
-def _group_member_actor_rows(medium: Medium, event_source: OuterRef) -> models.QuerySet[EventActor]:
-    """The actor rows whose actor is an active sub-entity of kind K of an entity G with an
-    only-following group subscription (G, K) of the event's source on ``medium``.
-
-    Written from the actor's side (an entity has few super-entities, a group may have many
-    members): each actor row joined to its super-entities probes the medium's subscriptions,
-    which does not depend on the planner estimating how many members the subscribed groups have.
-    """
-    return (
+    # A group subscription (G, K): the actor is an active sub-entity of kind K of G, found from
+    # the actor's super-entities (an entity has few, a group may have many members).
+    group_member = (
         active_actor_rows()
         .annotate(
             super_entity_id=F("entity__super_relationships__super_entity_id"),
@@ -152,16 +97,26 @@ def _group_member_actor_rows(medium: Medium, event_source: OuterRef) -> models.Q
         )
         .filter(
             Exists(
-                Subscription.objects.filter(
-                    medium_id=medium.pk,
-                    only_following=True,
-                    source_id=event_source,
-                    entity_id=OuterRef("super_entity_id"),
-                    sub_entity_kind_id=OuterRef("actor_kind_id"),
+                following.filter(
+                    entity_id=OuterRef("super_entity_id"), sub_entity_kind_id=OuterRef("actor_kind_id")
                 )
             )
         )
     )
+    # Or the actor is a super-entity of such a sub-entity, found from the subscriptions' side
+    # (one filter() call: the same joined rows).
+    group_super = following.filter(
+        sub_entity_kind__isnull=False,
+        entity__sub_relationships__sub_entity__entity_kind_id=F("sub_entity_kind_id"),
+        entity__sub_relationships__sub_entity__is_active=True,
+        entity__sub_relationships__sub_entity__super_relationships__super_entity_id=OuterRef("entity_id"),
+    )
+    return [
+        active_actor_rows().filter(Exists(individual_self)),
+        active_actor_rows().filter(Exists(individual_super)),
+        group_member,
+        active_actor_rows().filter(Exists(group_super)),
+    ]
 
 
 def _custom_following_condition(medium: Medium) -> Q:
@@ -176,23 +131,16 @@ def _custom_following_condition(medium: Medium) -> Q:
     return condition
 
 
-def _delivered_conditions(medium: Medium, unconditional: models.QuerySet[Subscription]) -> tuple[Q, Q]:
-    """The condition of ``events()`` under the default rule, in its two forms (see
-    ``paged_condition``): per row (the event's source has a non-following subscription, or one of
-    its actor rows is followed: correlated ``EXISTS``, for a page), and for the whole table (one
-    ``IN`` over a ``UNION`` of the ways an event can be delivered: PostgreSQL runs it as a hash
-    semi-join whatever the sizes, whereas an ``OR`` of ``IN`` subqueries too big for
-    ``work_mem`` would be re-run for every event row)."""
-    sources = unconditional.values("source_id")
-    per_row = Q(source_id__in=sources)
-    # The costly check (a super-entity of a member) last, for the events no other one delivers.
-    cheap = _followed_actor_rows(medium, OuterRef(OuterRef("source_id")))
-    for rows in [*cheap, _member_super_actor_rows(medium)]:
-        per_row |= Q(Exists(rows.filter(event_id=OuterRef("pk"))))
-    delivered = Event.objects.filter(source_id__in=sources).order_by().values("pk")
-    followed = [*_followed_actor_rows(medium, OuterRef("event__source_id")), _group_super_actor_rows(medium)]
-    whole = Q(pk__in=delivered.union(*(rows.values("event_id") for rows in followed)))
-    return per_row, whole
+def _whole_table_ids(
+    medium: Medium, unconditional: models.QuerySet[Subscription]
+) -> models.QuerySet[Any, Any]:
+    """The events ``events()`` delivers under the default rule, for the whole table (see
+    ``paged_condition``): the ids of a ``UNION`` of the ways an event can be delivered, which
+    PostgreSQL runs as a hash semi-join whatever the sizes, whereas an ``OR`` of ``IN`` subqueries
+    too big for ``work_mem`` would be re-run for every event row. The form of a page, checked row
+    by row, is ``page_sql.DeliveredEvent``."""
+    delivered = Event.objects.filter(source_id__in=unconditional.values("source_id")).order_by().values("pk")
+    return delivered.union(*(rows.values("event_id") for rows in _followed_actor_rows(medium))).order_by()
 
 
 def medium_events_query(medium: Medium, filters: EventFilters) -> EventQuerySet:
@@ -211,7 +159,8 @@ def medium_events_query(medium: Medium, filters: EventFilters) -> EventQuerySet:
         | Q(sub_entity_kind__isnull=False) & Exists(active_member)
     )
     if uses_default_following(medium):
-        return events.filter(PagedCondition(*_delivered_conditions(medium, unconditional)))
+        whole = functools.partial(_whole_table_ids, medium, unconditional)
+        return events.filter(PagedCondition(DeliveredEvent(medium.pk), whole))
     condition = Q(source_id__in=unconditional.values("source_id")) | _custom_following_condition(medium)
     return events.filter(condition)
 

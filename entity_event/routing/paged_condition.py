@@ -16,11 +16,11 @@ known only when the queryset is evaluated (``[:50]``, ``exists()``, ``count()``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Expression, Q
+from django.db.models import BooleanField, Expression, F, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 #: The largest ``LIMIT`` that counts as a page.
@@ -28,21 +28,24 @@ PAGE_ROWS = 1000
 
 
 class PagedCondition(Expression):
-    """``per_row`` when the query asks for at most ``PAGE_ROWS`` rows, else ``whole``: two
-    conditions that must select the same rows."""
+    """``per_row`` when the query asks for at most ``PAGE_ROWS`` rows, else "the primary key is
+    one of ``whole()``": two conditions that must select the same rows. ``whole`` returns an
+    uncorrelated queryset of ids (it names no column of the outer query), built and compiled
+    only when that form is chosen: a page never pays for it."""
 
     conditional = True
 
-    def __init__(self, per_row: Q, whole: Q) -> None:
+    def __init__(self, per_row: Any, whole: Callable[[], QuerySet[Any, Any]]) -> None:
         super().__init__(output_field=BooleanField())
         self.per_row: Any = per_row
-        self.whole: Any = whole
+        self.whole = whole
+        self.pk: Any = F("pk")
 
     def get_source_expressions(self) -> list[Any]:
-        return [self.per_row, self.whole]
+        return [self.per_row, self.pk]
 
     def set_source_expressions(self, expressions: Sequence[Any]) -> None:
-        self.per_row, self.whole = expressions
+        self.per_row, self.pk = expressions
 
     def resolve_expression(
         self,
@@ -52,14 +55,17 @@ class PagedCondition(Expression):
         summarize: bool = False,
         for_save: bool = False,
     ) -> PagedCondition:
-        """Both forms resolved against ``query`` (``Q`` objects become ``WhereNode`` trees)."""
+        """The per-row form and the primary key resolved against ``query``."""
         resolved = self.copy()
         resolved.per_row = self.per_row.resolve_expression(query, allow_joins, reuse, summarize, for_save)
-        resolved.whole = self.whole.resolve_expression(query, allow_joins, reuse, summarize, for_save)
+        resolved.pk = self.pk.resolve_expression(query, allow_joins, reuse, summarize, for_save)
         return resolved
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         """The SQL of the form that suits the ``LIMIT`` of the query being compiled."""
         high_mark = compiler.query.high_mark
-        paged = high_mark is not None and high_mark <= PAGE_ROWS
-        return compiler.compile(self.per_row if paged else self.whole)
+        if high_mark is not None and high_mark <= PAGE_ROWS:
+            return compiler.compile(self.per_row)
+        pk_sql, pk_params = compiler.compile(self.pk)
+        ids_sql, ids_params = self.whole().query.get_compiler(connection=connection).as_sql()
+        return f"{pk_sql} IN ({ids_sql})", (*pk_params, *ids_params)

@@ -1,14 +1,17 @@
 """Targets: ``Medium.events_targets()``, each event with the entities that receive it.
 
 With the default following rule it costs seven queries whatever the number of events,
-subscriptions, entities or targets: the medium's subscriptions; the active members of the
-subscribed groups; the medium's unsubscriptions; the events (under row locks for a claim, plus a
-re-check of the claimed rows); the active actors of the events that only-following subscriptions
-may deliver; the sub-entities of those actors; the target entities. Everything else is Python
-over ids: per source, who receives every event and who receives the events whose actors they
-follow; per distinct (source, actors), who follows; per distinct set of targets, one list of
-entities that its events share. A medium that overrides the following rule costs queries per
-distinct set of actors and per only-following subscription (``CustomFollowers``).
+subscriptions, entities or targets: the three of the routes (``entity_event.routing.routes``:
+the medium's subscriptions, the members of its non-following group subscriptions, its
+unsubscriptions); the events (under row locks for a claim, plus a re-check of the claimed rows);
+the active actors of the events that only-following subscriptions may deliver; the
+relationships of those actors (``DefaultFollowers``); the target entities. No group's members
+are read for an only-following subscription, so a batch costs the same for a group of a thousand
+members as for one of a hundred thousand. Everything else is Python over ids: per source, who
+receives every event and who receives the events whose actors they follow; per distinct
+(source, actors), who follows; per distinct set of targets, one list of entities that its
+events share. A medium that overrides the following rule costs queries per distinct set of
+actors and per only-following subscription (``CustomFollowers``).
 
 A large result is tens of thousands of model instances; the code builds as few other objects
 as it can: the events are read as rows of values, and only those with targets become ``Event``
@@ -21,21 +24,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any
 
-from entity.models import Entity, EntityKind, EntityRelationship
+from entity.models import Entity, EntityKind
 
 from entity_event.db.id_lists import id_filters
 from entity_event.db.retries import MARKING, in_transaction_retried
-from entity_event.models import Event, Medium, Subscription, Unsubscription
+from entity_event.models import Event, Medium
 from entity_event.models.filters import EventFilters
 from entity_event.models.querysets import EventQuerySet
 from entity_event.routing.claims import claim, fetch, mark_ids_seen, seen_marks_database
 from entity_event.routing.feeds import active_actor_rows, check_saved_medium, filtered_events
 from entity_event.routing.following import uses_default_following
+from entity_event.routing.routes import CustomFollowers, DefaultFollowers, SourceRouting, routes_by_source
 from entity_event.validation import model_pk
 
 #: ``[(event, targets)]``, what ``events_targets`` returns.
@@ -48,35 +50,6 @@ ROW_FIELDS = tuple(field.attname for field in Event._meta.concrete_fields)
 #: Where a row holds the event's primary key and its source's.
 PK = ROW_FIELDS.index(Event._meta.pk.attname)
 SOURCE = ROW_FIELDS.index("source_id")
-
-if TYPE_CHECKING:
-    from typing_extensions import ReadOnly
-
-    class SubscriptionRow(TypedDict):
-        """A subscription as ``routes_by_source`` reads it (a row of ``values()``). Read-only
-        items: django-stubs types the nullable ``sub_entity_kind_id`` of such rows as ``int``."""
-
-        id: ReadOnly[int]
-        source_id: ReadOnly[int]
-        entity_id: ReadOnly[int]
-        sub_entity_kind_id: ReadOnly[int | None]
-        only_following: ReadOnly[bool]
-        entity__is_active: ReadOnly[bool]
-        entity__entity_kind_id: ReadOnly[int]
-
-
-@dataclass(frozen=True)
-class SourceRouting:
-    """What one source's subscriptions on a medium deliver, unsubscriptions applied."""
-
-    everyone: frozenset[int]  # the targets of every event (non-following subscriptions)
-    following: frozenset[int]  # the targets of the events whose actors they follow
-    following_subscriptions: tuple[Subscription, ...]  # for a custom following rule
-
-    @property
-    def everyone_in_order(self) -> tuple[int, ...]:
-        """``everyone``, sorted."""
-        return tuple(sorted(self.everyone))
 
 
 def events_targets(
@@ -97,7 +70,7 @@ def events_targets(
     # waits for the next call); those without targets are dropped in Python, which costs less
     # than routing in SQL (the condition of events() took Django longer to compile than the
     # rows it saved).
-    delivering = [source_id for source_id, route in routes.items() if route.everyone or route.following]
+    delivering = [source_id for source_id, route in routes.items() if route.everyone or route.follows]
     events = filtered_events(medium, filters).filter(source_id__in=delivering).using(using)
     if not filters.mark_seen:
         return collect(events, medium, routes, filters)[1]
@@ -130,88 +103,11 @@ def collect(
     )
     actors, actor_ids = actors_of(rows, routes, medium, filters, events.db)
     followers = (
-        DefaultFollowers(actor_ids, events.db) if uses_default_following(medium) else CustomFollowers(medium)
+        DefaultFollowers(actor_ids, routes, events.db)
+        if uses_default_following(medium)
+        else CustomFollowers(medium)
     )
     return rows, with_entities(rows, targets_of(rows, routes, actors, followers), events.db)
-
-
-def routes_by_source(medium: Medium, kind_id: int | None, using: str | None) -> dict[int, SourceRouting]:
-    """Each source's routing on ``medium``: three queries (subscriptions, group members,
-    unsubscriptions) on ``using`` (``None``: the routers' choice), none when the medium has no
-    subscription."""
-    subscriptions = list(
-        Subscription.objects.using(using).filter(medium_id=medium.pk).values(
-            "id", "source_id", "entity_id", "sub_entity_kind_id", "only_following",
-            "entity__is_active", "entity__entity_kind_id",
-        )
-    )  # fmt: skip
-    if not subscriptions:
-        return {}
-    members = group_members(subscriptions, using)
-    unsubscribed: dict[int, set[int]] = defaultdict(set)
-    for entity_id, source_id in (
-        Unsubscription.objects.using(using)
-        .filter(medium_id=medium.pk, source__required=False)
-        .values_list("entity_id", "source_id")
-    ):
-        unsubscribed[source_id].add(entity_id)
-    everyone: dict[int, set[int]] = defaultdict(set)
-    following: dict[int, set[int]] = defaultdict(set)
-    following_subscriptions: dict[int, list[Subscription]] = defaultdict(list)
-    for row in subscriptions:
-        source_id = row["source_id"]
-        entities = subscribed_ids(row, members, kind_id) - unsubscribed[source_id]
-        if row["only_following"]:
-            following[source_id] |= entities
-            following_subscriptions[source_id].append(
-                Subscription(
-                    id=row["id"], source_id=source_id, entity_id=row["entity_id"],
-                    sub_entity_kind_id=row["sub_entity_kind_id"], only_following=True,
-                )
-            )  # fmt: skip
-        else:
-            everyone[source_id] |= entities
-    return {
-        source_id: SourceRouting(
-            frozenset(everyone[source_id]),
-            frozenset(following[source_id]),
-            tuple(following_subscriptions[source_id]),
-        )  # fmt: skip
-        for source_id in {row["source_id"] for row in subscriptions}
-    }
-
-
-def group_members(
-    subscriptions: Sequence[SubscriptionRow], using: str | None
-) -> dict[tuple[int, int], set[int]]:
-    """``{(group entity, kind): active sub-entity ids}`` for every group subscription, one query."""
-    groups = {s["entity_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
-    kinds = {s["sub_entity_kind_id"] for s in subscriptions if s["sub_entity_kind_id"] is not None}
-    members: dict[tuple[int, int], set[int]] = defaultdict(set)
-    if groups:
-        for super_id, sub_id, kind in (
-            EntityRelationship.objects.using(using)
-            .filter(
-                super_entity_id__in=groups, sub_entity__entity_kind_id__in=kinds, sub_entity__is_active=True
-            )
-            .values_list("super_entity_id", "sub_entity_id", "sub_entity__entity_kind_id")
-        ):
-            members[(super_id, kind)].add(sub_id)
-    return members
-
-
-def subscribed_ids(
-    row: SubscriptionRow, members: dict[tuple[int, int], set[int]], kind_id: int | None
-) -> set[int]:
-    """The ids a subscription (a row of ``routes_by_source``) covers, of kind ``kind_id`` if given:
-    its entity when active, or the active members of its kind under its entity."""
-    if row["sub_entity_kind_id"] is None:
-        entities = {row["entity_id"]} if row["entity__is_active"] else set()
-        entity_kind = row["entity__entity_kind_id"]
-    else:
-        entities = members.get((row["entity_id"], row["sub_entity_kind_id"]), set())
-        entity_kind = row["sub_entity_kind_id"]
-    return entities if kind_id is None or entity_kind == kind_id else set()
 
 
 def actors_of(
@@ -227,7 +123,7 @@ def actors_of(
     the listed ids otherwise (the claim skipped rows locked elsewhere, which re-running its query
     would not), in as many queries as the database's parameter limit asks (``id_filters``).
     """
-    needing = [row[PK] for row in rows if routes[row[SOURCE]].following]
+    needing = [row[PK] for row in rows if routes[row[SOURCE]].follows]
     if not needing:
         return {}, []
     pairs: list[tuple[int, int]] = []
@@ -239,7 +135,7 @@ def actors_of(
         # Without the seen filter: an event another process marks seen between the two
         # statements keeps its actors (the actors of extra events are simply unused).
         unfiltered = filtered_events(medium, dataclasses.replace(filters, seen=None))
-        following_sources = [source_id for source_id, route in routes.items() if route.following]
+        following_sources = [source_id for source_id, route in routes.items() if route.follows]
         pairs = list(
             active_actor_rows()
             .using(using)
@@ -268,7 +164,7 @@ def targets_of(
     for row in rows:
         source_id = row[SOURCE]
         route = routes[source_id]
-        event_actors = actors.get(row[PK]) if route.following else None
+        event_actors = actors.get(row[PK]) if route.follows else None
         if not event_actors:
             targets.append(everyone[source_id])
             continue
@@ -309,54 +205,3 @@ def with_entities(rows: list[Row], targets: list[tuple[int, ...]], using: str) -
         for row, ids in zip(rows, targets, strict=True)
         if ids
     ]
-
-
-class DefaultFollowers:
-    """Followers of actors under the default rule: the actors and their sub-entities, from the
-    relationships of every actor of the batch (``actor_ids``), in one query or as many as the
-    database's parameter limit asks (``id_filters``)."""
-
-    def __init__(self, actor_ids: list[int], using: str) -> None:
-        self.subs: dict[int, list[int]] = defaultdict(list)
-        relationships = EntityRelationship.objects.using(using).values_list(
-            "super_entity_id", "sub_entity_id"
-        )
-        for condition in id_filters("super_entity_id", actor_ids, using):
-            for super_id, sub_id in relationships.filter(condition):
-                self.subs[super_id].append(sub_id)
-
-    def reached(self, actors: tuple[int, ...], route: SourceRouting) -> frozenset[int]:
-        """The only-following targets of ``route`` that follow one of ``actors``."""
-        reached = route.following.intersection(actors)
-        if self.subs.keys().isdisjoint(actors):  # the usual case: actors without sub-entities
-            return reached
-        for actor in actors:
-            reached |= route.following.intersection(self.subs.get(actor, ()))
-        return reached
-
-
-class CustomFollowers:
-    """Followers of actors under an overridden rule: for each distinct actor set, the medium's
-    ``followers_of`` intersected with each only-following subscription's subscribed entities
-    (queries per distinct actor set and subscription, cached for the batch)."""
-
-    def __init__(self, medium: Medium) -> None:
-        self.medium = medium
-        self.followers: dict[tuple[int, ...], set[int]] = {}
-        self.subscribed: dict[int, set[int]] = {}
-
-    def reached(self, actors: tuple[int, ...], route: SourceRouting) -> frozenset[int]:
-        """The only-following targets of ``route`` that, by the medium's rule, follow one of
-        ``actors`` and are covered by one of the source's only-following subscriptions."""
-        if actors not in self.followers:
-            followers = self.medium.followers_of(Entity.all_objects.filter(pk__in=actors))
-            self.followers[actors] = set(followers.values_list("pk", flat=True))
-        followers_of_actors = self.followers[actors]
-        reached: set[int] = set()
-        for subscription in route.following_subscriptions:
-            if subscription.id not in self.subscribed:
-                self.subscribed[subscription.id] = set(
-                    subscription.subscribed_entities().values_list("pk", flat=True)
-                )
-            reached |= self.subscribed[subscription.id] & followers_of_actors
-        return route.following & reached
