@@ -153,6 +153,34 @@ ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
 #: What the links of emails (one-click unsubscribe, the preference center) start with.
 ENTITY_EVENT_BASE_URL = os.environ.get("ENTITY_EVENT_BASE_URL", "http://127.0.0.1:8000")
 EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.notifications.live_channels.NotificationChannelManager"
+
+
+def redis_from_url(url: str) -> dict[str, object]:
+    """Turn ``redis://[:PASSWORD@]HOST[:PORT][/DB]`` into the keyword arguments of
+    ``redis.Redis``, which is what django-eventstream's ``EVENTSTREAM_REDIS`` holds."""
+    parts = urlsplit(url)
+    if parts.scheme != "redis":
+        raise ValueError(f"EVENTSTREAM_REDIS_URL: unsupported scheme {parts.scheme!r} (use redis://)")
+    database = parts.path.lstrip("/") or "0"
+    if not database.isdigit():
+        raise ValueError(f"EVENTSTREAM_REDIS_URL: the database must be a number, not {database!r}")
+    options: dict[str, object] = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 6379,
+        "db": int(database),
+    }
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    return options
+
+
+#: Live updates that cross server processes (docs/notification_center.rst): django-eventstream
+#: carries each message through Redis to the streams of every process once EVENTSTREAM_REDIS is
+#: set, which needs the redis package. Set only when EVENTSTREAM_REDIS_URL asks for it, so that
+#: the project loads without the package (django-eventstream imports it whenever the setting
+#: exists, whatever its value).
+if os.environ.get("EVENTSTREAM_REDIS_URL"):
+    EVENTSTREAM_REDIS = redis_from_url(os.environ["EVENTSTREAM_REDIS_URL"])
 ASGI_APPLICATION = "example.asgi.application"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "entity_event:notifications"

@@ -13,7 +13,7 @@ import os
 
 import django
 
-from settings import BASE_DIR, database_from_url
+from settings import BASE_DIR, database_from_url, redis_from_url
 
 DATABASES = {
     "default": database_from_url(
@@ -106,6 +106,10 @@ ENTITY_EVENT_NOTIFICATION_MEDIUM = "notifications"
 #: What the links of emails (one-click unsubscribe, the preference center) start with.
 ENTITY_EVENT_BASE_URL = "https://testserver"
 EVENTSTREAM_CHANNELMANAGER_CLASS = "entity_event.notifications.live_channels.NotificationChannelManager"
+# Redis for the live updates only when EVENTSTREAM_REDIS_URL is set (the server processes of
+# tests/browser/test_live_streams.py); the suite itself runs without it.
+if os.environ.get("EVENTSTREAM_REDIS_URL"):
+    EVENTSTREAM_REDIS = redis_from_url(os.environ["EVENTSTREAM_REDIS_URL"])
 ASGI_APPLICATION = "example.asgi.application"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "entity_event:notifications"

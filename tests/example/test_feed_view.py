@@ -7,7 +7,9 @@ from io import StringIO
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -37,6 +39,10 @@ def client(client, django_user_model):
         Permission.objects.get(content_type__app_label="entity_event", codename="view_any_feed")
     )
     client.force_login(staff)
+    # django-entity finds a user's entity by the user model's content type, which Django reads
+    # once per process: read it here, so that the pinned query counts hold whichever test runs
+    # first.
+    ContentType.objects.get_for_model(django_user_model)
     return client
 
 
@@ -89,7 +95,7 @@ def test_shows_the_subscribed_entity_its_events_newest_first(client, world):
     assert response.status_code == 200
     assert shown_texts(response) == ["product 2", "product 1", "product 0"]
     page = response.content.decode()
-    assert "<title>Newsfeed of Alice</title>" in page
+    assert "<title>Newsfeed of Alice · Yoursite</title>" in page
     assert page.count("<p class='text'>product ") == 3
     assert page.index("product 2") < page.index("product 1") < page.index("product 0")
     # The renderer saw the feed's entity as observing_entity.
@@ -204,9 +210,12 @@ def test_the_medium_comes_from_the_setting(client, world, email):
 #: Who is asking: the session, the user, the user's own entity, the user's permissions and their
 #: groups' (a staff member looking at someone else's feed).
 ACCESS_QUERIES = 5
+#: The site's header, which the page has as every page of the site: its notification bell asks
+#: for the user's own entity (the staff member has none, so there is no count to read).
+HEADER_QUERIES = 1
 #: Then the medium, the entity, the count of the feed, the page's events with their sources, the
 #: context renderers (plus the statements of the read-only scope the page is rendered in).
-PAGE_QUERIES = ACCESS_QUERIES + 5
+PAGE_QUERIES = ACCESS_QUERIES + 5 + HEADER_QUERIES
 
 
 @pytest.mark.parametrize("count", [5, 50])
@@ -262,10 +271,47 @@ def test_hinted_rows_cost_one_query_per_model(
 
 
 def test_an_empty_feed_loads_no_events_and_no_renderers(client, world, django_assert_num_queries):
-    # The access queries, then the medium, the entity and the count.
-    with django_assert_num_queries(ACCESS_QUERIES + 3):
+    # The access queries, then the medium, the entity and the count, and the header's bell.
+    with django_assert_num_queries(ACCESS_QUERIES + 3 + HEADER_QUERIES):
         response = client.get(feed_url(world["alice"]))
     assert response.context["items"] == []
+
+
+def test_the_page_has_the_sites_header_with_the_bell(world, django_assert_num_queries, read_only_statements):
+    """The newcomer's finding: the newsfeed page had no site header (a page of its own, without
+    the layout of the other pages). It has the header now: the way home, the notification bell
+    with the person's unread count, and the skip link to the content."""
+    notifications = Medium.objects.create(name=settings.ENTITY_EVENT_NOTIFICATION_MEDIUM, display_name="N")
+    Subscription.objects.create(
+        medium=notifications, source=world["product"], entity=world["alice"], only_following=False
+    )
+    create_products(world["product"], 3)
+    alice = Client()
+    alice.force_login(make_user("alice", world["alice"]))
+    # The page's own queries (the session, the user, the entity, no permission check for one's
+    # own feed), then the bell's: the entity again, the notification medium, the unread count.
+    with django_assert_num_queries(3 + 5 + 3 + read_only_statements):
+        response = alice.get(feed_url(world["alice"]))
+    page = response.content.decode()
+    header = page[page.index("<header>") : page.index("</header>")]
+    assert '<a class="home" href="/">' in header
+    assert 'aria-label="Notifications (3 unread)"' in header
+    assert "<span data-entity-event-unread-count>3</span>" in header
+    assert page.index('<a class="skip-link" href="#content">') < page.index("<header>")
+    assert page.index("</header>") < page.index('<main id="content"') < page.index("<h1>Newsfeed of")
+    assert shown_texts(response) == ["product 2", "product 1", "product 0"]
+
+
+@pytest.mark.parametrize(
+    ("language", "log_out"), [("en", "Log out"), ("fr", "Déconnexion"), ("de", "Abmelden")]
+)
+def test_the_page_is_in_the_persons_language(client, world, language, log_out):
+    """The page says which language it is in (``<html lang>``, which screen readers read it
+    in), the one the browser asked for, and the header's words are in it (Django's own
+    catalogue translates "Log out")."""
+    page = client.get(feed_url(world["alice"]), headers={"accept-language": language}).content.decode()
+    assert page.startswith(f'<!DOCTYPE html>\n<html lang="{language}">')
+    assert f'<button type="submit">{log_out}</button>' in page
 
 
 def test_the_entity_admin_links_to_the_newsfeed(admin_client, world):

@@ -1,5 +1,5 @@
-"""The runnable project's ``DATABASE_URL`` parsing (settings.py), and its commands running on the
-installed Django."""
+"""The runnable project's ``DATABASE_URL`` and ``EVENTSTREAM_REDIS_URL`` parsing (settings.py),
+and its commands running on the installed Django."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from settings import BASE_DIR, database_from_url
+from settings import BASE_DIR, database_from_url, redis_from_url
 
 
 def test_sqlite_file_and_memory():
@@ -23,6 +23,20 @@ def test_sqlite_file_and_memory():
     }
     assert database_from_url("sqlite://")["NAME"] == ":memory:"
     assert database_from_url("sqlite:////tmp/demo.sqlite3")["NAME"] == "/tmp/demo.sqlite3"
+
+
+def test_redis():
+    assert redis_from_url("redis://127.0.0.1:6379/5") == {"host": "127.0.0.1", "port": 6379, "db": 5}
+    assert redis_from_url("redis://:s%40cret@cache.local") == {
+        "host": "cache.local",
+        "port": 6379,
+        "db": 0,
+        "password": "s@cret",
+    }
+    with pytest.raises(ValueError, match=r"unsupported scheme 'http' \(use redis://\)"):
+        redis_from_url("http://127.0.0.1:6379/0")
+    with pytest.raises(ValueError, match="the database must be a number, not 'cache'"):
+        redis_from_url("redis://127.0.0.1/cache")
 
 
 def test_postgres():
