@@ -24,7 +24,7 @@ class EntityAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Entity]:
         # Entity.objects holds only active entities; the admin shows the inactive ones too.
-        return Entity.all_objects.select_related("entity_kind")
+        return Entity.all_objects.select_related("entity_kind").order_by(*self.ordering)
 
     @admin.display(description="Newsfeed")
     def newsfeed(self, entity: Entity) -> str:

@@ -18,6 +18,7 @@ from entity_event.context_loader import get_default_rendering_style, load_contex
 from entity_event.context_serializer import DefaultContextSerializer
 from entity_event.models import ContextRenderer, Event, Medium, RenderingStyle, Source, Subscription
 from entity_event.models.querysets import EventArguments, EventManager, EventQuerySet, SubscriptionQuerySet
+from entity_event.routing.explain import Explanation
 from entity_event.validation import JSONValue
 
 
@@ -32,6 +33,16 @@ def query_methods(medium: Medium, entity: Entity, kind: EntityKind, since: datet
     medium.entity_events(entity, since)  # type: ignore[misc]
     medium.events_targets(kind, since)  # type: ignore[misc]
     medium.events(start="yesterday")  # type: ignore[call-arg]
+
+
+def explaining(medium: Medium, event: Event, entity: Entity) -> None:
+    """``Medium.explain``: an ``Explanation`` with its deciding rows, typed."""
+    explanation = medium.explain(event, entity)
+    assert_type(explanation, Explanation)
+    assert_type(medium.explain(3, 7).delivered, bool)
+    assert_type(explanation.subscription, Subscription | None)
+    assert_type(explanation.following_path, tuple[Entity, ...])
+    assert_type(explanation.describe(), str)
 
 
 def querysets_and_managers(medium: Medium) -> None:

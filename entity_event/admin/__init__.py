@@ -5,6 +5,8 @@ Importing this package registers the admins (Django's admin imports it by name).
 * ``routing``: source groups, sources, mediums, subscriptions and unsubscriptions;
 * ``events``: events (with their actors and seen records), admin events, seen records and
   deliveries;
+* ``explain``: the Explain page (why an entity receives an event, or not) and each event's
+  recipients on its page, with their reasons;
 * ``renderers``: rendering styles, and context renderers with their preview;
 * ``reads``: the read state of each person (watermarks and marks);
 * ``base``: ``EntityEventAdmin`` and ``EntityEventInline``, what every admin of the app builds on;

@@ -1,6 +1,7 @@
 """The admin of events and of what happens to them: seen records and deliveries.
 
-Events show their actors and seen records on the event's page; admin events are the events that
+Events show their actors, seen records and recipients on the event's page (the recipients and
+the Explain page: ``entity_event.admin.explain``); admin events are the events that
 staff write by hand; seen records and delivery records have their own lists.
 
 Wherever an expiry is shown, the "never expires" instant (a date in the year 9000, which would
@@ -24,6 +25,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from entity_event.admin.base import EntityEventAdmin, EntityEventInline
+from entity_event.admin.explain import EventExplanationAdmin
 from entity_event.admin.forms import ADMIN_EVENT_UUID_PREFIX, AdminEventForm, ExpiryField
 from entity_event.delivery import queue_again
 from entity_event.models import AdminEvent, Delivery, Event, EventActor, EventSeen
@@ -62,8 +64,9 @@ class EventSeenInline(EntityEventInline):
 
 
 @admin.register(Event)
-class EventAdmin(EntityEventAdmin):
-    """Every event, newest first, searchable by uuid, source and actor names."""
+class EventAdmin(EventExplanationAdmin):
+    """Every event, newest first, searchable by uuid, source and actor names; the Explain page
+    and each event's recipients come from ``EventExplanationAdmin``."""
 
     show_full_result_count = False
     list_display = ["time", "source", "uuid", "expires"]

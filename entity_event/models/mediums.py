@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from entity_event.models.events import Event
     from entity_event.models.querysets import EventQuerySet
     from entity_event.models.subscriptions import Subscription
+    from entity_event.routing.explain import Explanation
     from entity_event.routing.following import Entities
 
 
@@ -139,6 +140,17 @@ class Medium(models.Model):
 
         read = check_optional_flag(filters.pop("read", None), "entity_events(): read")
         return entity_medium_events(self, entity, EventFilters.checked("entity_events", filters), read=read)
+
+    def explain(self, event: Event | int, entity: Entity | int) -> Explanation:
+        """Why ``entity`` receives ``event`` on this medium, or why not: an ``Explanation`` whose
+        ``delivered`` is exactly whether the event is in ``entity_events(entity)`` (default
+        filters), with a ``reason`` code and the rows that decide (the subscription, the group,
+        the followed actor, the unsubscription). ``event`` and ``entity`` are saved instances or
+        ids of existing rows. Seven queries at most, plus what an overridden ``followed_by``
+        runs itself (docs/troubleshooting.rst lists the reasons)."""
+        from entity_event.routing.explain import explain
+
+        return explain(self, event, entity)
 
     def mark_read(self, entity: Entity | int, events: Iterable[Event | int] | None = None) -> None:
         """Mark events of ``entity``'s feed on this medium read, for that entity only (``seen``
