@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from entity_event.models import Medium, RenderingStyle, Source, SourceGroup
 from tests.entities import make_entity
@@ -24,6 +25,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, skip in skips.items():
             if skip is not None and marker in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def site_language():
+    """Each test ends in the site's language: a request through ``LocaleMiddleware`` leaves the
+    language it activated on the thread (a server activates one for each request; nothing
+    deactivates it), which would carry over into the next test."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
