@@ -2,8 +2,9 @@
 
 ``deliver_batch`` claims unseen events of a medium, records a delivery per (event, target) and
 sends the due records with a handler (``batches``); ``send_email`` is the handler shipped
-(``email``); ``tasks`` runs the same loop as the ``deliver_entity_events`` command as a task of
-the site's task workers (``loop``). What a site uses is importable from here:
+(``email``); ``run_delivery`` runs the loop of the ``deliver_entity_events`` command once, until
+a batch finds nothing to do, for a task of any task queue (``loop``), and ``tasks`` makes it a
+task of Django's tasks framework. What a site uses is importable from here:
 ``entity_event.delivery.send_email`` is the default handler's dotted path.
 """
 
@@ -16,6 +17,7 @@ from entity_event.delivery.batches import (
     queue_again,
 )
 from entity_event.delivery.email import email_address, message_id, send_email
+from entity_event.delivery.loop import run_delivery
 from entity_event.delivery.recipients import Failures, Recipient, Skip
 
 __all__ = [
@@ -30,5 +32,6 @@ __all__ = [
     "email_address",
     "message_id",
     "queue_again",
+    "run_delivery",
     "send_email",
 ]

@@ -1,7 +1,8 @@
 """The delivery loop: batches of one medium until a batch finds nothing to do, shared by
-``manage.py deliver_entity_events`` and the task ``entity_event.delivery.tasks.deliver_events``.
+``manage.py deliver_entity_events``, ``run_delivery`` (what a task of any task queue calls) and
+the task ``entity_event.delivery.tasks.deliver_events`` (which calls ``run_delivery``).
 
-``delivery_run`` checks the options of a run (both ways in take the same ones, with the same
+``delivery_run`` checks the options of a run (every way in takes the same ones, with the same
 defaults and refusals); ``run_batches`` runs it. The command adds what only a process does:
 ``--loop`` (wait and go on when idle), stopping on a signal, a line per batch.
 """
@@ -12,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from django.db import InterfaceError, OperationalError, connections
 from django.utils.module_loading import import_string
@@ -33,10 +35,21 @@ DEFAULT_RETRY_DELAY = 60.0
 #: A task ends: unless told otherwise it runs at most this many batches (the command, none).
 DEFAULT_TASK_MAX_BATCHES = 100
 
+
+class RunOptions(TypedDict, total=False):
+    """The options of a run, besides the medium, as keywords (their defaults: ``run_delivery``)."""
+
+    handler: str
+    batch_size: int
+    chunk_size: int
+    digest: bool
+    max_batches: int | None
+    max_attempts: int
+    retry_delay: float
+
+
 #: The options of a run, besides the medium: what ``deliver_on_creation`` may pass on.
-RUN_OPTIONS = frozenset(
-    {"handler", "batch_size", "chunk_size", "digest", "max_batches", "max_attempts", "retry_delay"}
-)
+RUN_OPTIONS = RunOptions.__optional_keys__
 
 #: The totals a run returns.
 TOTALS = ("claimed", "recorded", "sent", "retried", "failed", "skipped")
@@ -105,6 +118,35 @@ def delivery_run(
     return DeliveryRun(
         target, send, batch_size, chunk_size, digest is True, max_batches, max_attempts, float(retry_delay)
     )
+
+
+def run_delivery(
+    medium: str, *, caller: str = "run_delivery", **options: Unpack[RunOptions]
+) -> dict[str, int]:
+    """The body of a delivery task, for any task queue: batches of one medium until one is idle.
+
+    Runs delivery batches of the medium named ``medium`` until a batch finds nothing to do or
+    ``max_batches`` ran, as ``manage.py deliver_entity_events`` does with the same options, and
+    returns the totals (``claimed``, ``recorded``, ``sent``, ``retried``, ``failed``,
+    ``skipped``, ``batches``). The options, as keywords: ``handler`` (the dotted path of a
+    handler, see ``entity_event.delivery``; ``"entity_event.delivery.send_email"``),
+    ``batch_size`` (100), ``chunk_size`` (100), ``digest`` (``False``), ``max_batches`` (100;
+    ``None``: until idle), ``max_attempts`` (5) and ``retry_delay`` (60 seconds).
+
+    ``entity_event.delivery.tasks.deliver_events`` (Django's tasks framework) is this function
+    as a task; a Celery (or other) task calls it with plain values, as task arguments are. It
+    imports no tasks framework. A bad option is a ``ValueError`` that names it, before any
+    batch: ``"run_delivery(): batch_size must be 1 or more, got 0"`` (``caller`` is the name the
+    message gives; the task passes its own).
+
+    A handler that raises fails the deliveries of its chunk (an attempt each, retried later) and
+    the run goes on; an error of the database ends the run with ``BatchFailed``, its chunk in
+    flight rolled back. Either way, and when the process running it is killed, the claimed
+    events keep their pending delivery records: the next run (task or command) sends them, at
+    most the chunk in flight sent twice.
+    """
+    options.setdefault("max_batches", DEFAULT_TASK_MAX_BATCHES)
+    return run_batches(delivery_run(medium, option=lambda name: f"{caller}(): {name}", **options))
 
 
 def run_batches(

@@ -5,7 +5,8 @@ Django 5.2 it is one of django-tasks, the framework's backport (the ``tasks`` ex
 the site configures a ``TASKS`` backend in its settings, and its workers run the task.
 
 ``deliver_events`` is the task form of ``manage.py deliver_entity_events``: delivery batches of
-one medium until one finds nothing to do. ``deliver_on_creation`` enqueues it whenever a call of
+one medium until one finds nothing to do (``entity_event.delivery.run_delivery``, which a task of
+another queue, Celery's say, calls itself). ``deliver_on_creation`` enqueues it whenever a call of
 ``create_event`` / ``create_events`` has committed (the ``events_created`` signal, sent after the
 commit: a task never runs for events that were rolled back). Claims are exactly-once, so tasks
 running side by side, or beside the command, share the work instead of sending twice.
@@ -23,8 +24,7 @@ from entity_event.delivery.loop import (
     DEFAULT_RETRY_DELAY,
     DEFAULT_TASK_MAX_BATCHES,
     RUN_OPTIONS,
-    delivery_run,
-    run_batches,
+    run_delivery,
 )
 from entity_event.signals import events_created
 
@@ -55,22 +55,23 @@ def deliver_events(
     ``manage.py deliver_entity_events`` does with the same options; return the totals
     (``claimed``, ``recorded``, ``sent``, ``retried``, ``failed``, ``skipped``, ``batches``).
 
-    The arguments are plain values, as task arguments must be. A handler that raises fails the
-    task after rolling back its batch's sending step; the claimed events keep their pending
-    delivery records, which the next run (task or command) sends.
+    The task form of ``entity_event.delivery.run_delivery``, which a task of another queue
+    (Celery) calls instead. The arguments are plain values, as task arguments must be; a bad one
+    fails the task before any batch. A handler that raises fails the deliveries of its chunk,
+    retried later; a task that fails (the database gone) or whose worker is killed leaves the
+    claimed events recorded as pending deliveries, which the next run (task or command) sends.
     """
-    run = delivery_run(
+    return run_delivery(
         medium,
-        handler,
+        handler=handler,
         batch_size=batch_size,
         chunk_size=chunk_size,
         digest=digest,
         max_batches=max_batches,
         max_attempts=max_attempts,
         retry_delay=retry_delay,
-        option=lambda name: f"deliver_events(): {name}",
+        caller="deliver_events",
     )
-    return run_batches(run)
 
 
 def deliver_on_creation(medium: str, **options: Any) -> None:

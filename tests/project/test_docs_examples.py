@@ -428,6 +428,8 @@ INLINE_PYTHON_ALLOWED = {
     ("security.rst", 'ENTITY_EVENT_CONTEXT_HINT_MODELS = ["auth.User", "photos.Photo", "entity.Entity"]'),
     # Checked against the test suite's settings by test_the_language_settings_of_the_docs.
     ("people.rst", "MIDDLEWARE = ["),
+    # Checked against the task queue tests' settings by test_the_task_queue_settings_of_the_docs.
+    ("deployment.rst", "INSTALLED_APPS = ["),
 }
 
 #: Python files outside docs/examples/ that pages may include, with the test that runs them.
@@ -560,6 +562,55 @@ def test_release_checklist_versions_agree():
 
 
 @pytest.mark.django_db
+def test_celery_delivery_example(photo_source, django_capture_on_commit_callbacks):
+    """The Celery task and receiver of the deployment page, run by Celery's current app in eager
+    mode (no broker; tests/delivery/test_task_queues.py runs the same few lines on RabbitMQ with
+    real workers): a committed creation delivers, a rolled-back one enqueues nothing, and the task
+    refuses what ``run_delivery`` refuses."""
+    from celery import current_app
+    from django.db import transaction
+
+    from entity_event.signals import events_created
+
+    style = RenderingStyle.objects.create(name="mail")
+    email = Medium.objects.create(name="email", display_name="Email", rendering_style=style)
+    ContextRenderer.objects.create(
+        name="photo", rendering_style=style, source=photo_source, text_template="Photo {{ n }}"
+    )
+    group = make_entity("Group", kind="group")
+    users = [make_entity(name, supers=(group,)) for name in ("Ann", "Bea")]
+    Subscription.objects.create(
+        medium=email,
+        source=photo_source,
+        entity=group,
+        sub_entity_kind=users[0].entity_kind,
+        only_following=False,
+    )
+    saved = (current_app.conf.task_always_eager, current_app.conf.task_eager_propagates)
+    current_app.conf.task_always_eager = current_app.conf.task_eager_propagates = True
+    try:
+        example = load_example("celery_delivery")
+        with django_capture_on_commit_callbacks(execute=True):
+            Event.objects.create_event(source=photo_source, uuid="tagged", context={"n": 1})
+        assert sorted(message.to[0] for message in mail.outbox) == ["ann@example.com", "bea@example.com"]
+        assert mail.outbox[0].body.startswith("Photo 1")
+        mail.outbox.clear()
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            Event.objects.create_event(source=photo_source, uuid="gone", context={"n": 2})
+            raise RuntimeError("rolled back")
+        assert callbacks == [] and mail.outbox == []
+        with pytest.raises(ValueError, match=r"run_delivery\(\): batch_size must be 1 or more"):
+            example.deliver_email.apply(kwargs={"batch_size": 0})
+    finally:
+        current_app.conf.task_always_eager, current_app.conf.task_eager_propagates = saved
+        events_created.disconnect(dispatch_uid="yoursite.deliver_email")
+
+
+@pytest.mark.django_db
 def test_delivery_example(photo_source):
     from entity_event.delivery import deliver_batch
     from entity_event.models import Delivery, Medium, Subscription
@@ -608,6 +659,39 @@ def test_the_mariadb_settings_of_the_docs():
     tested = database_from_url("mysql://events:x@127.0.0.1/events")
     for key in ("ENGINE", "OPTIONS", "TEST"):
         assert documented[key] == tested[key]
+
+
+def test_the_task_queue_settings_of_the_docs():
+    """The django-tasks-db settings of the deployment page are those the workers of the task queue
+    tests run with (tests/task_queue_settings.py), on the running Django (``django_tasks`` on 5.2
+    only); the error the page quotes for the backend of django-tasks before 0.12 is the one the
+    installed django-tasks gives, and the ``tasks`` extra installs django-tasks-db."""
+    import tomllib
+
+    from tests import task_queue_settings
+
+    page = (DOCS / "deployment.rst").read_text()
+    with pytest.raises(ModuleNotFoundError) as error:
+        importlib.import_module("django_tasks.backends.database")
+    assert f"``ModuleNotFoundError: {error.value}``" in page
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {re.split(r"[<>=]", requirement)[0] for requirement in extras["tasks"]} == {
+        "django-tasks",
+        "django-tasks-db",
+    }
+
+    [block] = [
+        block
+        for block in literal_blocks(DOCS / "deployment.rst")
+        if block.text.startswith("INSTALLED_APPS = [")
+    ]
+    namespace: dict[str, Any] = {}
+    exec(block.text, namespace)
+    assert namespace["TASKS"] == task_queue_settings.TASKS
+    documented = [
+        name for name in namespace["INSTALLED_APPS"] if name != "django_tasks" or django.VERSION < (6, 0)
+    ]
+    assert [name for name in task_queue_settings.INSTALLED_APPS if name in documented] == documented
 
 
 def test_the_language_settings_of_the_docs(settings):
