@@ -38,6 +38,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +294,26 @@ def assert_sent_again_at_most_the_chunk_in_flight(handler: RecordingSMTPHandler,
 # -- django-tasks-db -------------------------------------------------------------------------
 
 
+@contextmanager
+def tasks_app_installed(**settings: Any) -> Iterator[None]:
+    """django-tasks-db's app installed (tests/task_queue_settings.py), with ``settings``. Installing
+    it runs the admin's autodiscovery, which registers its model with the admin site for good:
+    it is unregistered afterwards, or every admin page after this test would list an app that
+    is no longer installed."""
+    from django.contrib import admin
+
+    from tests import task_queue_settings
+
+    try:
+        with override_settings(INSTALLED_APPS=task_queue_settings.INSTALLED_APPS, **settings):
+            yield
+    finally:
+        from django_tasks_db.models import DBTaskResult
+
+        if admin.site.is_registered(DBTaskResult):
+            admin.site.unregister(DBTaskResult)
+
+
 @pytest.fixture
 def task_database(transactional_db) -> Iterator[Any]:
     """django-tasks-db in the test process too, as in the workers (tests/task_queue_settings.py):
@@ -300,9 +321,7 @@ def task_database(transactional_db) -> Iterator[Any]:
     model, ``DBTaskResult``; its rows are deleted at the end."""
     from tests import task_queue_settings
 
-    with override_settings(
-        INSTALLED_APPS=task_queue_settings.INSTALLED_APPS, TASKS=task_queue_settings.TASKS
-    ):
+    with tasks_app_installed(TASKS=task_queue_settings.TASKS):
         call_command("migrate", "django_tasks_database", verbosity=0)
         from django_tasks_db.models import DBTaskResult
 
@@ -335,9 +354,7 @@ def tasks_finished(results: Any, count: int) -> Callable[[], bool]:
 def test_the_table_of_tasks_stays_on_the_primary_under_the_replica_router():
     """docs/deployment.rst: with ``ReplicaRouter`` a worker reads and locks its task's row on
     the primary, never on a lagging standby, and the table is never migrated there."""
-    from tests import task_queue_settings
-
-    with override_settings(INSTALLED_APPS=task_queue_settings.INSTALLED_APPS):
+    with tasks_app_installed():
         from django_tasks_db.models import DBTaskResult
 
         from entity_event.db.replicas import ReplicaRouter
