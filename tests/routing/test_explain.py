@@ -303,8 +303,9 @@ class TestQueryCount:
     @pytest.mark.parametrize("size", [3, 300])
     def test_at_most_seven_queries(self, source_group, django_assert_max_num_queries, size):
         medium, user = scaled_routing_world(source_group, size)
-        events = list(Event.objects.filter(source__name__endswith=f"-{size}").order_by("pk")[:8])
-        others = list(Entity.all_objects.filter(display_name__startswith=f"User {size}-")[:4])
+        # The first events by time (create_events gives ids in the order of the random uuids).
+        events = list(Event.objects.filter(source__name__endswith=f"-{size}").order_by("time", "pk")[:8])
+        others = list(Entity.all_objects.filter(display_name__startswith=f"User {size}-").order_by("pk")[:4])
         reasons = set()
         for e in events:
             for entity in [user, *others]:
@@ -314,8 +315,10 @@ class TestQueryCount:
 
     def test_a_batch_costs_the_same_as_one(self, source_group, django_assert_max_num_queries):
         medium, user = scaled_routing_world(source_group, 60)
-        users = list(Entity.all_objects.filter(display_name__startswith="User 60-")[:MAX_ENTITIES])
-        e = Event.objects.filter(source__name="photo-60").order_by("pk").first()
+        users = list(
+            Entity.all_objects.filter(display_name__startswith="User 60-").order_by("pk")[:MAX_ENTITIES]
+        )
+        e = Event.objects.filter(source__name="photo-60").order_by("time", "pk").first()
         with django_assert_max_num_queries(7):
             explanations = explain_entities(medium, e, users)
         assert len(explanations) == 60
