@@ -336,7 +336,7 @@ class TestSendEmail:
         rendering, _, footer = first.body.partition("\n\n--\n")
         assert (first.subject, rendering, first.to) == ("Photo Tag", "Photo 0", ["ann@example.com"])
         assert footer.startswith("To stop receiving these messages: https://testserver/")
-        assert first.alternatives[0].content.startswith("<b>Photo 0</b>\n<p><a href=\"https://testserver/")
+        assert first.alternatives[0].content.startswith('<b>Photo 0</b>\n<p><a href="https://testserver/')
         assert first.extra_headers["Message-ID"] == message_id([world["events"][0]], world["users"][0])
         assert len({message.extra_headers["Message-ID"] for message in mail.outbox}) == 20
         # A recipient without an address is skipped, not tried again.

@@ -31,7 +31,11 @@ def club(photo_source):
         "cal": make_entity("Cal", supers=(club,), is_active=False),
     }
     Subscription.objects.create(
-        medium=medium, source=photo_source, entity=club, sub_entity_kind=entity_kind("user"), only_following=True
+        medium=medium,
+        source=photo_source,
+        entity=club,
+        sub_entity_kind=entity_kind("user"),
+        only_following=True,
     )
     return medium, club, team, members, make_entity("Outsider")
 
@@ -62,7 +66,9 @@ def test_the_followers_among_the_members_receive(photo_source, club):
     # The same as each member's feed.
     for name in ("ann", "ben"):
         feed = set(medium.entity_events(members[name]).values_list("uuid", flat=True))
-        assert feed == {uuid for uuid, names in targets(medium).items() if members[name].display_name in names}
+        assert feed == {
+            uuid for uuid, names in targets(medium).items() if members[name].display_name in names
+        }
 
 
 def test_an_opted_out_member_does_not_receive_unless_the_source_is_required(photo_source, club):
