@@ -61,11 +61,6 @@ def unsubscribe_url(entity_id: int, medium_id: int, source_ids: list[int]) -> st
     return f"{app_settings.BASE_URL}{path}"
 
 
-def preferences_url() -> str:
-    """The absolute URL of the preference center."""
-    return f"{app_settings.BASE_URL}{reverse('entity_event:preferences')}"
-
-
 def read_token(token: str) -> Unsubscribing:
     """What ``token`` stands for; ``InvalidToken`` for anything this site did not sign here, or
     that names an entity, medium or source that no longer exists."""

@@ -26,7 +26,7 @@ from entity_event.models import (
     Unsubscription,
 )
 from tests.entities import make_entity
-from tests.testapp.models import FollowSubEntitiesMedium
+from tests.testapp.models import FollowSubEntitiesMedium, Theme
 
 pytestmark = pytest.mark.django_db
 
@@ -214,6 +214,23 @@ class TestAdminConfirmation:
             change_link(style),
             ["1 medium stays, rendering style set to null"],
         ]
+
+    def test_a_row_whose_relation_falls_back_to_its_default_is_said_to_stay_changed(
+        self, admin_client, style
+    ):
+        Theme.objects.create(name="Dark", rendering_style=style)
+        Theme.objects.create(name="Light", rendering_style=style)
+        assert summary(admin_client.get(delete_url(style)))[0] == [
+            change_link(style),
+            ["2 themes stay, rendering style changed"],
+        ]
+        Theme.objects.filter(name="Light").delete()
+        assert summary(admin_client.get(delete_url(style)))[0] == [
+            change_link(style),
+            ["1 theme stays, rendering style changed"],
+        ]
+        assert admin_client.post(delete_url(style), {"post": "yes"}).status_code == 302
+        assert Theme.objects.get().rendering_style is None
 
     def test_an_object_that_takes_nothing_along(self, admin_client, style):
         assert summary(admin_client.get(delete_url(style))) == (

@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DataError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -176,6 +176,20 @@ class TestTheRun:
         with failing_statement(updates_of_the_status, error), pytest.raises(BatchFailed) as failed:
             run_batches(self.run(batch_size=100))
         assert str(failed.value) == f"batch 1 failed: {type(error).__name__}: {error}"
+        assert not Delivery.objects.exclude(status="pending").exists()
+
+    def test_the_command_ends_with_an_error_naming_the_batch_that_failed(self, world, recorder):
+        error = DataError("value too long")
+        with failing_statement(updates_of_the_status, error), pytest.raises(CommandError) as failed:
+            call_command(
+                "deliver_entity_events",
+                "--medium",
+                "email",
+                "--handler",
+                "tests.delivery.test_deliver_command.recording_handler",
+                stdout=StringIO(),
+            )
+        assert str(failed.value) == "batch 1 failed: DataError: value too long"
         assert not Delivery.objects.exclude(status="pending").exists()
 
 

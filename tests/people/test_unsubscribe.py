@@ -100,6 +100,15 @@ class TestTheHeaders:
         assert "ENTITY_EVENT_BASE_URL is not set" in reason
 
 
+@pytest.mark.parametrize(
+    "value", [5, b"https://example.com", "example.com", "ftp://example.com", "https://example.com/?a=1"]
+)
+def test_a_base_url_that_is_not_an_absolute_http_url_is_reported(settings, value):
+    settings.ENTITY_EVENT_BASE_URL = value
+    [error] = [message for message in run_checks() if message.id == "entity_event.E011"]
+    assert "ENTITY_EVENT_BASE_URL" in error.msg and "absolute URL of the site" in error.msg
+
+
 class TestTheLink:
     def test_a_one_click_post_without_a_session_unsubscribes_and_the_next_event_skips_her(self, world):
         email, news, terms, ann = world

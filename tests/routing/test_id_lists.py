@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from entity.models import Entity
 
-from entity_event.db.id_lists import id_filters
+from entity_event.db.id_lists import id_conditions_sql, id_filters
 from tests.worlds import scaled_routing_world
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +30,7 @@ def test_id_filters_find_exactly_the_listed_rows(alice, bob):
 def test_id_filters_of_no_ids_run_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert list(id_filters("id", [], "default")) == []
+        assert list(id_conditions_sql('"id"', [], "default")) == []
 
 
 def parameters_of(call) -> list[int]:

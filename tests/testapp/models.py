@@ -119,3 +119,16 @@ class PassThroughMedium(Medium):
 
     def followers_of(self, entities):
         return super().followers_of(entities)
+
+
+class Theme(models.Model):
+    """A project's own row that falls back to no rendering style when its style is deleted
+    (``SET_DEFAULT``): the admin's delete confirmation says it stays, its field changed."""
+
+    name = models.CharField(max_length=64)
+    rendering_style = models.ForeignKey(
+        "entity_event.RenderingStyle", null=True, default=None, on_delete=models.SET_DEFAULT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.name
