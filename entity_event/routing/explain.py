@@ -287,10 +287,11 @@ def followed_actors(medium: Medium, event: Event, entities: dict[int, Entity]) -
             for pk in entities
         ]
     )
-    chosen: dict[int, int] = {}
+    followed: dict[int, list[int]] = {}
     for pk, actor in pairs:
-        if pk not in chosen or (actor == pk, -actor) > (chosen[pk] == pk, -chosen[pk]):
-            chosen[pk] = actor
+        followed.setdefault(pk, []).append(actor)
+    # The entity itself first, then the lowest id: the same choice whatever order the rows came in.
+    chosen = {pk: min(ids, key=lambda actor, pk=pk: (actor != pk, actor)) for pk, ids in followed.items()}
     unknown = set(chosen.values()) - set(entities)
     actors = {**entities, **(Entity.all_objects.in_bulk(unknown) if unknown else {})}
     return {pk: actors[actor] for pk, actor in chosen.items()}

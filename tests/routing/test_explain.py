@@ -76,8 +76,15 @@ class TestReasons:
         assert why.following_path == (world.org, world.team_b)
 
     def test_the_entity_itself_is_the_preferred_actor(self, world):
-        why = world.email.explain(event("photo-bob-carol"), world.carol)
-        assert why.following_path == (world.carol,)
+        # Bob has the lower id of the two actors and Carol the higher: each is its own actor.
+        assert world.email.explain(event("photo-bob-carol"), world.carol).following_path == (world.carol,)
+        assert world.email.explain(event("photo-bob-carol"), world.bob).following_path == (world.bob,)
+
+    def test_else_the_followed_actor_with_the_lowest_id(self, world):
+        both = Event.objects.create_event(source=world.photo, actors=[world.team_a, world.org], time=day(9))
+        first = min(world.team_a, world.org, key=lambda entity: entity.pk)
+        why = world.email.explain(both, world.alice)
+        assert (why.reason, why.actor) == ("followed_actor", first)
 
     def test_required_source(self, world):
         Source.objects.filter(pk=world.product.pk).update(required=True)
