@@ -290,8 +290,8 @@ def followed_actors(medium: Medium, event: Event, entities: dict[int, Entity]) -
     followed: dict[int, list[int]] = {}
     for pk, actor in pairs:
         followed.setdefault(pk, []).append(actor)
-    # The entity itself first, then the lowest id: the same choice whatever order the rows came in.
-    chosen = {pk: min(ids, key=lambda actor, pk=pk: (actor != pk, actor)) for pk, ids in followed.items()}
+    # The same choice whatever order the rows came in.
+    chosen = {pk: pk if pk in ids else min(ids) for pk, ids in followed.items()}
     unknown = set(chosen.values()) - set(entities)
     actors = {**entities, **(Entity.all_objects.in_bulk(unknown) if unknown else {})}
     return {pk: actors[actor] for pk, actor in chosen.items()}
