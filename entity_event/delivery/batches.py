@@ -83,32 +83,25 @@ Handler = Callable[[Batch], "Failures | None"]
 
 
 @dataclass
-class BatchReport:
-    """What one batch did: events claimed, records written, and what became of the records sent:
-    sent, put off, failed for good, skipped; in how many chunks, to how many recipients."""
+class BatchReport(Outcomes):
+    """What one batch did: events claimed, records written, and what became of the records it
+    handled (``records``): sent, put off, failed for good, skipped; in how many chunks, to how
+    many recipients."""
 
-    number: int
+    number: int = 1
     claimed: int = 0
     recorded: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0
     chunks: int = 0
-    recipients: int = 0
 
     @property
     def idle(self) -> bool:
         """Nothing was claimed and nothing was due."""
         return not (self.claimed or self.chunks)
 
-    def add(self, outcomes: Outcomes) -> None:
+    def add_chunk(self, chunk: Outcomes) -> None:
+        """Count a chunk's outcomes in the batch's."""
+        super().add_chunk(chunk)
         self.chunks += 1
-        self.sent += outcomes.sent
-        self.retried += outcomes.retried
-        self.failed += outcomes.failed
-        self.skipped += outcomes.skipped
-        self.recipients += outcomes.recipients
 
 
 def deliver_batch(
@@ -126,12 +119,11 @@ def deliver_batch(
     """Claim and record new events, then send up to ``batch_size`` due records in chunks of
     ``chunk_size`` with ``handler`` (see the module docstring). ``sweep`` carries, from batch to
     batch of a run, where the walk through the due records is and what it has loaded."""
-    report = BatchReport(number)
+    report = BatchReport(number=number)
     report.claimed, report.recorded = claim_and_record(medium, batch_size)
     sweep = Sweep(medium, digest) if sweep is None else sweep
-    handled = 0
-    while handled < batch_size:
-        with take_chunk(sweep, min(chunk_size, batch_size - handled)) as chunk:
+    while report.records < batch_size:
+        with take_chunk(sweep, min(chunk_size, batch_size - report.records)) as chunk:
             if chunk is None:
                 break
             batch = Batch(medium, number, digest, chunk.items, chunk.keys, sweep.memo)
@@ -141,8 +133,7 @@ def deliver_batch(
         if isinstance(answer, HandlerFailed):  # the chunk's transaction rolled back: a new one
             with transaction.atomic(using=sweep.using):
                 outcomes = record_outcomes(chunk, answer, max_attempts, retry_delay)
-        report.add(outcomes)
-        handled += outcomes.records
+        report.add_chunk(outcomes)
     return report
 
 

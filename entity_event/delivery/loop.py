@@ -51,6 +51,9 @@ class RunOptions(TypedDict, total=False):
 #: The options of a run, besides the medium: what ``deliver_on_creation`` may pass on.
 RUN_OPTIONS = RunOptions.__optional_keys__
 
+#: The options of a run that each of its batches takes (``deliver_batch``'s keywords).
+BATCH_OPTIONS = ("batch_size", "chunk_size", "digest", "max_attempts", "retry_delay")
+
 #: The totals a run returns.
 TOTALS = ("claimed", "recorded", "sent", "retried", "failed", "skipped")
 
@@ -195,17 +198,8 @@ def run_batches(
 
 def run_one_batch(run: DeliveryRun, number: int, sweep: Sweep) -> BatchReport:
     """Batch ``number`` of ``run``, going on from where ``sweep`` is."""
-    return deliver_batch(
-        run.medium,
-        run.handler,
-        number=number,
-        batch_size=run.batch_size,
-        chunk_size=run.chunk_size,
-        digest=run.digest,
-        max_attempts=run.max_attempts,
-        retry_delay=run.retry_delay,
-        sweep=sweep,
-    )
+    options = {name: getattr(run, name) for name in BATCH_OPTIONS}
+    return deliver_batch(run.medium, run.handler, number=number, sweep=sweep, **options)
 
 
 def batch_failed(run: DeliveryRun, number: int, error: Exception) -> BatchFailed:

@@ -11,7 +11,7 @@ surrogate, or be of any length.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from django.db import connections
@@ -37,7 +37,8 @@ class HandlerFailed:
 
 @dataclass
 class Outcomes:
-    """What became of a chunk's records."""
+    """What became of the records handled (a chunk's, or a batch's summed over its chunks):
+    sent, put off for another attempt, failed for good, skipped; to how many recipients."""
 
     records: int = 0
     sent: int = 0
@@ -45,6 +46,11 @@ class Outcomes:
     failed: int = 0
     skipped: int = 0
     recipients: int = 0
+
+    def add_chunk(self, chunk: Outcomes) -> None:
+        """Count a chunk's outcomes in these."""
+        for counter in fields(Outcomes):
+            setattr(self, counter.name, getattr(self, counter.name) + getattr(chunk, counter.name))
 
 
 def mark_sent(using: str, ids: list[int], now: datetime, only_pending: bool = False) -> None:

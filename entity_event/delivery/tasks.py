@@ -14,18 +14,9 @@ running side by side, or beside the command, share the work instead of sending t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
-from entity_event.delivery.batches import DEFAULT_CHUNK_SIZE
-from entity_event.delivery.loop import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_HANDLER,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_TASK_MAX_BATCHES,
-    RUN_OPTIONS,
-    run_delivery,
-)
+from entity_event.delivery.loop import RUN_OPTIONS, RunOptions, run_delivery
 from entity_event.signals import events_created
 
 __all__ = ["deliver_events", "deliver_on_creation"]
@@ -40,20 +31,13 @@ else:
 
 
 @task()
-def deliver_events(
-    medium: str,
-    handler: str = DEFAULT_HANDLER,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    digest: bool = False,
-    max_batches: int = DEFAULT_TASK_MAX_BATCHES,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    retry_delay: float = DEFAULT_RETRY_DELAY,
-) -> dict[str, int]:
-    """Run delivery batches of the medium named ``medium`` with ``handler`` (the dotted path of a
-    handler, see ``entity_event.delivery``) until a batch is idle or ``max_batches`` ran, as
-    ``manage.py deliver_entity_events`` does with the same options; return the totals
-    (``claimed``, ``recorded``, ``sent``, ``retried``, ``failed``, ``skipped``, ``batches``).
+def deliver_events(medium: str, **options: Unpack[RunOptions]) -> dict[str, int]:
+    """Run delivery batches of the medium named ``medium`` until a batch is idle or
+    ``max_batches`` ran, as ``manage.py deliver_entity_events`` does with the same options, given
+    as keywords with ``run_delivery``'s defaults (``handler``, the dotted path of a handler, see
+    ``entity_event.delivery``; ``batch_size``, ``chunk_size``, ``digest``, ``max_batches``,
+    ``max_attempts``, ``retry_delay``); return the totals (``claimed``, ``recorded``, ``sent``,
+    ``retried``, ``failed``, ``skipped``, ``batches``).
 
     The task form of ``entity_event.delivery.run_delivery``, which a task of another queue
     (Celery) calls instead. The arguments are plain values, as task arguments must be; a bad one
@@ -61,17 +45,7 @@ def deliver_events(
     retried later; a task that fails (the database gone) or whose worker is killed leaves the
     claimed events recorded as pending deliveries, which the next run (task or command) sends.
     """
-    return run_delivery(
-        medium,
-        handler=handler,
-        batch_size=batch_size,
-        chunk_size=chunk_size,
-        digest=digest,
-        max_batches=max_batches,
-        max_attempts=max_attempts,
-        retry_delay=retry_delay,
-        caller="deliver_events",
-    )
+    return run_delivery(medium, caller="deliver_events", **options)
 
 
 def deliver_on_creation(medium: str, **options: Any) -> None:
