@@ -23,6 +23,7 @@ the test suite checks that both select the same events.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -93,25 +94,19 @@ class DeliveredEvent(Expression):
     def __init__(self, medium_id: int) -> None:
         super().__init__(output_field=BooleanField())
         self.medium_id = medium_id
-        self.columns: dict[str, Any] = {}
+        self.event_id: Any = F("pk")
+        self.event_source: Any = F("source_id")
 
-    def resolve_expression(
-        self,
-        query: Any = None,
-        allow_joins: bool = True,
-        reuse: Any = None,
-        summarize: bool = False,
-        for_save: bool = False,
-    ) -> DeliveredEvent:
-        resolved = self.copy()
-        resolved.columns = {
-            name: F(field).resolve_expression(query, allow_joins, reuse, summarize, for_save)
-            for name, field in (("event_id", "pk"), ("event_source", "source_id"))
-        }
-        return resolved
+    def get_source_expressions(self) -> list[Any]:
+        return [self.event_id, self.event_source]
+
+    def set_source_expressions(self, expressions: Sequence[Any]) -> None:
+        self.event_id, self.event_source = expressions
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         names = {name: connection.ops.quote_name(model._meta.db_table) for name, model in TABLES.items()}
-        columns = {name: compiler.compile(column)[0] for name, column in self.columns.items()}
-        sql = DELIVERED_EVENT.format(**names, **columns, fence=subquery_fence(connection))
+        event_id, event_source = (compiler.compile(column)[0] for column in self.get_source_expressions())
+        sql = DELIVERED_EVENT.format(
+            **names, event_id=event_id, event_source=event_source, fence=subquery_fence(connection)
+        )
         return f"({sql})", (self.medium_id,) * 5

@@ -47,20 +47,6 @@ class PagedCondition(Expression):
     def set_source_expressions(self, expressions: Sequence[Any]) -> None:
         self.per_row, self.pk = expressions
 
-    def resolve_expression(
-        self,
-        query: Any = None,
-        allow_joins: bool = True,
-        reuse: Any = None,
-        summarize: bool = False,
-        for_save: bool = False,
-    ) -> PagedCondition:
-        """The per-row form and the primary key resolved against ``query``."""
-        resolved = self.copy()
-        resolved.per_row = self.per_row.resolve_expression(query, allow_joins, reuse, summarize, for_save)
-        resolved.pk = self.pk.resolve_expression(query, allow_joins, reuse, summarize, for_save)
-        return resolved
-
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         """The SQL of the form that suits the ``LIMIT`` of the query being compiled."""
         high_mark = compiler.query.high_mark
