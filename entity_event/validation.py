@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 #: The range of a 64-bit database id; beyond it SQLite raises ``OverflowError`` on any query.
 MIN_ID, MAX_ID = -(2**63), 2**63 - 1
@@ -73,6 +73,22 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 #: A UTF-16 surrogate code point: valid in a Python string, not in Unicode text (UTF-8 cannot
 #: encode it; PostgreSQL refuses it, SQLite stored it).
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: The messages (untranslated) of a NUL character and of a lone surrogate, which they name, in a
+#: string and in the JSON text of a context.
+_TEXT_MESSAGES = (
+    gettext_noop("%(argument)s cannot contain a NUL character (\\x00)"),
+    gettext_noop(
+        "%(argument)s cannot contain the lone surrogate %(character)s, which is not valid Unicode text"
+    ),
+)
+_JSON_MESSAGES = (
+    gettext_noop("%(argument)s cannot be stored as JSON: it contains a NUL character (\\x00)"),
+    gettext_noop(
+        "%(argument)s cannot be stored as JSON: it contains the lone surrogate %(character)s, "
+        "which is not valid Unicode text"
+    ),
+)
 
 
 def model_pk(value: object, model: type[models.Model], argument: str) -> int:
@@ -180,20 +196,19 @@ def check_time(value: object, argument: str) -> datetime | None:
 
 def check_text(value: str, argument: str) -> str:
     """A string every database stores as it is: no NUL character, no lone surrogate."""
-    if "\x00" in value:
-        raise ValueError(
-            gettext("%(argument)s cannot contain a NUL character (\\x00)") % {"argument": argument}
-        )
-    surrogate = _SURROGATE.search(value)
-    if surrogate:
-        raise ValueError(
-            gettext(
-                "%(argument)s cannot contain the lone surrogate %(character)s, which is not valid "
-                "Unicode text"
-            )
-            % {"argument": argument, "character": repr(surrogate.group())}
-        )
+    _refuse_unstorable("\x00" in value, _SURROGATE.search(value), argument, _TEXT_MESSAGES)
     return value
+
+
+def _refuse_unstorable(
+    nul: bool, surrogate: re.Match[str] | None, argument: str, messages: tuple[str, str]
+) -> None:
+    """Raise ``ValueError`` with the first of ``messages`` when a NUL character was found, else
+    with the second, naming the character, when a lone ``surrogate`` was."""
+    if nul:
+        raise ValueError(gettext(messages[0]) % {"argument": argument})
+    if surrogate:
+        raise ValueError(gettext(messages[1]) % {"argument": argument, "character": repr(surrogate.group())})
 
 
 def check_uuid(value: object, argument: str, max_length: int) -> str:
@@ -278,20 +293,10 @@ def encode_context(value: object, argument: str) -> tuple[JSONObject, str]:
     # Checked on the encoded text, so that what the encoder made of dates, UUIDs or lazy strings
     # is checked too. With ensure_ascii=False a NUL is escaped and a surrogate stays as it is.
     # (Each regular expression only when a cheap test finds what it looks for may be there.)
-    if "\\u0000" in encoded and _JSON_NUL.search(encoded):
-        raise ValueError(
-            gettext("%(argument)s cannot be stored as JSON: it contains a NUL character (\\x00)")
-            % {"argument": argument}
-        )
-    surrogate = None if encoded.isascii() else _SURROGATE.search(encoded)
-    if surrogate:
-        raise ValueError(
-            gettext(
-                "%(argument)s cannot be stored as JSON: it contains the lone surrogate %(character)s, "
-                "which is not valid Unicode text"
-            )
-            % {"argument": argument, "character": repr(surrogate.group())}
-        )
+    nul = "\\u0000" in encoded and _JSON_NUL.search(encoded) is not None
+    _refuse_unstorable(
+        nul, None if encoded.isascii() else _SURROGATE.search(encoded), argument, _JSON_MESSAGES
+    )
     return value, encoded
 
 
