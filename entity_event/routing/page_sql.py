@@ -105,8 +105,10 @@ class DeliveredEvent(Expression):
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         names = {name: connection.ops.quote_name(model._meta.db_table) for name, model in TABLES.items()}
-        event_id, event_source = (compiler.compile(column)[0] for column in self.get_source_expressions())
         sql = DELIVERED_EVENT.format(
-            **names, event_id=event_id, event_source=event_source, fence=subquery_fence(connection)
+            **names,
+            event_id=compiler.compile(self.event_id)[0],
+            event_source=compiler.compile(self.event_source)[0],
+            fence=subquery_fence(connection),
         )
         return f"({sql})", (self.medium_id,) * 5
